@@ -1,0 +1,94 @@
+import type { Box, Detection, ObjectClass, RgbImage } from '../types.ts';
+import { ModelsUnavailableError } from '../errors.ts';
+import { clipBox } from './boxes.ts';
+import { FACE_MODELS, FaceDetector } from './face.ts';
+import { PlateDetector } from './plate.ts';
+import { SessionFactory, type ActiveProvider, type EngineLog } from './session.ts';
+import type { DetectOptions, ExecutionProviderChoice } from './types.ts';
+
+export interface EngineResult {
+  detections: Detection[];
+  /** Milliseconds per detector stage. */
+  timings: Record<string, number>;
+}
+
+export interface DetectionEngine {
+  /** The execution provider really in use. */
+  readonly provider: ActiveProvider;
+  /** Classes this engine can detect. */
+  readonly classes: readonly ObjectClass[];
+  detect(image: RgbImage, options: DetectOptions): Promise<EngineResult>;
+  dispose(): Promise<void>;
+}
+
+export interface CreateEngineOptions {
+  classes: readonly ObjectClass[];
+  provider: ExecutionProviderChoice;
+  /** Default: <repo>/models. */
+  modelsDir?: string;
+  threads?: number;
+  log?: EngineLog;
+}
+
+/** Loads the models the classes need (each once) and runs them per image. */
+export async function createDetectionEngine(options: CreateEngineOptions): Promise<DetectionEngine> {
+  const factory = new SessionFactory(options);
+  const wants = (c: ObjectClass) => options.classes.includes(c);
+  try {
+    let face: FaceDetector | undefined;
+    if (wants('face')) {
+      // The full-range model finds smaller and farther faces; BlazeFace back-256 is the fallback shipped first.
+      const model = factory.has(FACE_MODELS['full-range'].file) ? 'full-range' : 'back-256';
+      if (model !== 'full-range') options.log?.('warn', `${FACE_MODELS['full-range'].file} not found; detecting faces with ${FACE_MODELS[model].file}`);
+      face = await FaceDetector.create(factory, { model });
+    }
+    const plate = wants('license-plate') ? await PlateDetector.create(factory) : undefined;
+    if (wants('person') || wants('vehicle')) {
+      throw new ModelsUnavailableError('person and vehicle detection need models/nanodet_coco.onnx, which is not available yet');
+    }
+    const provider = await factory.activeProvider();
+    return new Engine(factory, provider, [...options.classes], face, plate);
+  } catch (err) {
+    await factory.dispose();
+    throw err;
+  }
+}
+
+class Engine implements DetectionEngine {
+  constructor(
+    private readonly factory: SessionFactory,
+    readonly provider: ActiveProvider,
+    readonly classes: readonly ObjectClass[],
+    private readonly face: FaceDetector | undefined,
+    private readonly plate: PlateDetector | undefined,
+  ) {}
+
+  async detect(image: RgbImage, options: DetectOptions): Promise<EngineResult> {
+    const wanted = options.classes.filter((c) => this.classes.includes(c));
+    const call: DetectOptions = { classes: wanted, thresholds: options.thresholds };
+    const timings: Record<string, number> = {};
+    const detections: Detection[] = [];
+    const timed = async <T>(stage: string, run: () => Promise<T>): Promise<T> => {
+      const start = performance.now();
+      try {
+        return await run();
+      } finally {
+        timings[stage] = (timings[stage] ?? 0) + (performance.now() - start);
+      }
+    };
+    const vehicleBoxes: Box[] = [];
+    if (this.face && wanted.includes('face')) detections.push(...(await timed('face', () => this.face!.detect(image, call))));
+    if (this.plate && wanted.includes('license-plate')) {
+      detections.push(...(await timed('license-plate', () => this.plate!.detect(image, call, vehicleBoxes))));
+    }
+    const clipped = detections
+      .filter((d) => d.score >= options.thresholds[d.cls])
+      .map((d) => ({ ...d, box: clipBox(d.box, image.width, image.height) }))
+      .filter((d) => d.box.x1 > d.box.x0 && d.box.y1 > d.box.y0);
+    return { detections: clipped, timings };
+  }
+
+  async dispose(): Promise<void> {
+    await this.factory.dispose();
+  }
+}

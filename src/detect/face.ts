@@ -1,0 +1,175 @@
+import * as ort from 'onnxruntime-node';
+import type { Box, Detection, RgbImage } from '../types.ts';
+import { clipBox, weightedNms, iou, overlapOfSmaller, type ScoredBox } from './boxes.ts';
+import { decodeSsdFaces } from './face-decode.ts';
+import { letterbox, rgbToSignedUnitNhwc, toImageBox } from './image-input.ts';
+import type { SessionFactory } from './session.ts';
+import { ssdAnchorCentres, type AnchorLayer } from './ssd-anchors.ts';
+import { gridTiles } from './tiles.ts';
+import type { Detector, DetectOptions } from './types.ts';
+
+/** The MediaPipe face detectors we ship, with their anchor layouts (from MediaPipe's graph configs). */
+export const FACE_MODELS = {
+  'full-range': { file: 'face_full_range.onnx', inputSize: 192, layers: [{ stride: 4, perCell: 1 }] },
+  'back-256': {
+    file: 'blazeface_back_256.onnx',
+    inputSize: 256,
+    layers: [
+      { stride: 16, perCell: 2 },
+      { stride: 32, perCell: 6 },
+    ],
+  },
+} as const satisfies Record<string, { file: string; inputSize: number; layers: readonly AnchorLayer[] }>;
+export type FaceModelName = keyof typeof FACE_MODELS;
+
+export interface FaceDetectorOptions {
+  model: FaceModelName;
+  /**
+   * Zoom factors for the tiled passes on top of the whole-image pass: a tile covers inputSize/zoom
+   * image pixels, so zoom 1 runs at native resolution and zoom 2 upsamples small faces into the
+   * model's range. Levels whose tiles would be larger than the image are skipped.
+   */
+  zooms: readonly number[];
+  /** Upper bound on model runs per image; the finest levels are dropped first when exceeded. */
+  maxRuns: number;
+  /** Fraction of the box added on each side: the models box the face from brows to chin, anonymisation wants the head. */
+  padX: number;
+  padTop: number;
+  padBottom: number;
+}
+
+export const DEFAULT_FACE_OPTIONS: FaceDetectorOptions = {
+  model: 'full-range',
+  zooms: [1, 2],
+  maxRuns: 48,
+  padX: 0.1,
+  padTop: 0.2,
+  padBottom: 0.1,
+};
+
+/** Scores below this are never decoded: keeps NMS small, far under any threshold a user sets. */
+const DECODE_FLOOR = 0.25;
+const TILE_OVERLAP = 0.3;
+
+export interface FaceRun {
+  region: Box;
+  /** Model-input pixels per image pixel. */
+  zoom: number;
+}
+
+/** The passes for one image: whole image first, then tiles per zoom level, within the run budget. */
+export function facePasses(width: number, height: number, inputSize: number, opts: Pick<FaceDetectorOptions, 'zooms' | 'maxRuns'>): Box[][] {
+  const passes: Box[][] = [[{ x0: 0, y0: 0, x1: width, y1: height }]];
+  let runs = 1;
+  for (const zoom of [...opts.zooms].sort((a, b) => a - b)) {
+    const tile = Math.round(inputSize / zoom);
+    if (tile >= Math.max(width, height)) continue;
+    const tiles = gridTiles(width, height, tile, Math.round(tile * TILE_OVERLAP));
+    if (runs + tiles.length > opts.maxRuns) break;
+    runs += tiles.length;
+    passes.push(tiles);
+  }
+  return passes;
+}
+
+/**
+ * Whether a box found in a tile touches a tile side that is not an image side: with the overlap
+ * between tiles, the neighbouring tile sees the same face whole, so the cut one is dropped.
+ */
+export function cutByTileEdge(b: Box, tile: Box, width: number, height: number, margin: number): boolean {
+  return (
+    (tile.x0 > 0 && b.x0 <= tile.x0 + margin) ||
+    (tile.y0 > 0 && b.y0 <= tile.y0 + margin) ||
+    (tile.x1 < width && b.x1 >= tile.x1 - margin) ||
+    (tile.y1 < height && b.y1 >= tile.y1 - margin)
+  );
+}
+
+/** Boxes of one face from different passes and anchors: overlapping, or one inside the other. */
+function sameFace(a: Box, b: Box): boolean {
+  return iou(a, b) >= 0.3 || overlapOfSmaller(a, b) >= 0.75;
+}
+
+export class FaceDetector implements Detector {
+  readonly name: string;
+  readonly classes = ['face'] as const;
+  private readonly anchors: Float32Array;
+  private readonly spec: (typeof FACE_MODELS)[FaceModelName];
+
+  private constructor(
+    private readonly session: ort.InferenceSession,
+    private readonly options: FaceDetectorOptions,
+  ) {
+    this.spec = FACE_MODELS[options.model];
+    this.name = `face:${options.model}`;
+    this.anchors = ssdAnchorCentres(this.spec.inputSize, this.spec.layers);
+  }
+
+  static async create(factory: SessionFactory, options: Partial<FaceDetectorOptions> = {}): Promise<FaceDetector> {
+    const opts = { ...DEFAULT_FACE_OPTIONS, ...options };
+    const { session } = await factory.load(FACE_MODELS[opts.model].file);
+    return new FaceDetector(session, opts);
+  }
+
+  async detect(image: RgbImage, options: DetectOptions): Promise<Detection[]> {
+    if (!options.classes.includes('face')) return [];
+    const minScore = Math.min(options.thresholds.face, DECODE_FLOOR);
+    const size = this.spec.inputSize;
+    const found: ScoredBox[] = [];
+    for (const pass of facePasses(image.width, image.height, size, this.options)) {
+      const tiled = pass.length > 1 || pass[0]!.x1 - pass[0]!.x0 < image.width || pass[0]!.y1 - pass[0]!.y0 < image.height;
+      for (const region of pass) {
+        const { rgb, placement } = await letterbox(image, region, size, size);
+        const boxes = await this.runModel(rgb, minScore);
+        for (const b of boxes) {
+          const mapped = toImageBox(b, placement);
+          const margin = 2 / placement.scale;
+          if (tiled && cutByTileEdge(mapped, placement.region, image.width, image.height, margin)) continue;
+          found.push(mapped);
+        }
+      }
+    }
+    const merged = weightedNms(found, 0.3, sameFace);
+    const out: Detection[] = [];
+    for (const b of merged) {
+      if (b.score < options.thresholds.face) continue;
+      const w = b.x1 - b.x0;
+      const h = b.y1 - b.y0;
+      const padded = { x0: b.x0 - w * this.options.padX, x1: b.x1 + w * this.options.padX, y0: b.y0 - h * this.options.padTop, y1: b.y1 + h * this.options.padBottom };
+      const box = clipBox(padded, image.width, image.height);
+      if (box.x1 - box.x0 < 1 || box.y1 - box.y0 < 1) continue;
+      out.push({ cls: 'face', score: b.score, box });
+    }
+    return out;
+  }
+
+  private async runModel(rgb: Buffer, minScore: number): Promise<ScoredBox[]> {
+    const size = this.spec.inputSize;
+    const input = new ort.Tensor('float32', rgbToSignedUnitNhwc(rgb), [1, size, size, 3]);
+    const outputs = await this.session.run({ [this.session.inputNames[0]!]: input });
+    const scoreParts: Float32Array[] = [];
+    const regressorParts: Float32Array[] = [];
+    for (const name of this.session.outputNames) {
+      const t = outputs[name]!;
+      const last = t.dims[t.dims.length - 1];
+      (last === 1 ? scoreParts : regressorParts).push(t.data as Float32Array);
+    }
+    return decodeSsdFaces(concat(scoreParts), concat(regressorParts), this.anchors, size, minScore);
+  }
+
+  async dispose(): Promise<void> {
+    // Sessions belong to the factory, which releases them.
+  }
+}
+
+function concat(parts: Float32Array[]): Float32Array {
+  if (parts.length === 1) return parts[0]!;
+  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+  let k = 0;
+  for (const p of parts) {
+    out.set(p, k);
+    k += p.length;
+  }
+  return out;
+}
+

@@ -1,0 +1,109 @@
+import * as ort from 'onnxruntime-node';
+import type { Box, Detection, RgbImage } from '../types.ts';
+import { clipBox, iou, overlapOfSmaller, weightedNms, type ScoredBox } from './boxes.ts';
+import { letterbox, rgbToNormalisedNchw, toImageBox } from './image-input.ts';
+import { DEFAULT_PLATE_SHAPE, isPlateShaped, mergePlateParts, plateFrame, type PlateShapeOptions } from './plate-shape.ts';
+import type { SessionFactory } from './session.ts';
+import { DEFAULT_TEXT_MAP_OPTIONS, textBoxesFromMap, type TextMapOptions } from './text-map.ts';
+import type { Detector, DetectOptions } from './types.ts';
+
+export const PLATE_MODEL_FILE = 'ppocr_v4_det.onnx';
+
+export interface PlateDetectorOptions {
+  /** Longest side of the whole-frame pass (PP-OCR finds characters from about 8 px high). */
+  frameMaxSide: number;
+  /** Most a small frame is enlarged for the whole-frame pass. */
+  frameMaxUpscale: number;
+  /** Longest side a vehicle crop is scaled to; plates inside far-away cars become readable. */
+  vehicleCropSide: number;
+  /** Vehicle boxes smaller than this (image px, longest side) carry no readable plate. */
+  minVehicleSide: number;
+  maxVehicleCrops: number;
+  text: TextMapOptions;
+  shape: PlateShapeOptions;
+}
+
+export const DEFAULT_PLATE_OPTIONS: PlateDetectorOptions = {
+  frameMaxSide: 1280,
+  frameMaxUpscale: 2,
+  vehicleCropSide: 640,
+  minVehicleSide: 40,
+  maxVehicleCrops: 6,
+  text: DEFAULT_TEXT_MAP_OPTIONS,
+  shape: DEFAULT_PLATE_SHAPE,
+};
+
+// PaddleOCR's detector takes BGR normalised with ImageNet statistics (given here in B, G, R order).
+const BGR: readonly [number, number, number] = [2, 1, 0];
+const MEAN_BGR: readonly [number, number, number] = [0.406, 0.456, 0.485];
+const STD_BGR: readonly [number, number, number] = [0.225, 0.224, 0.229];
+
+/** Model input side for a region side after scaling: PP-OCR needs multiples of 32. */
+function multipleOf32(v: number): number {
+  return Math.max(32, Math.ceil(v / 32) * 32);
+}
+
+function samePlate(a: Box, b: Box): boolean {
+  return iou(a, b) >= 0.3 || overlapOfSmaller(a, b) >= 0.6;
+}
+
+export class PlateDetector implements Detector {
+  readonly name = 'license-plate:ppocr-det';
+  readonly classes = ['license-plate'] as const;
+
+  private constructor(
+    private readonly session: ort.InferenceSession,
+    private readonly options: PlateDetectorOptions,
+  ) {}
+
+  static async create(factory: SessionFactory, options: Partial<PlateDetectorOptions> = {}): Promise<PlateDetector> {
+    const { session } = await factory.load(PLATE_MODEL_FILE);
+    return new PlateDetector(session, { ...DEFAULT_PLATE_OPTIONS, ...options });
+  }
+
+  /** `vehicles`: vehicle boxes from the object detector, searched again at a closer zoom. */
+  async detect(image: RgbImage, options: DetectOptions, vehicles: readonly Box[] = []): Promise<Detection[]> {
+    if (!options.classes.includes('license-plate')) return [];
+    const o = this.options;
+    const whole: Box = { x0: 0, y0: 0, x1: image.width, y1: image.height };
+    const frameScale = Math.min(o.frameMaxSide / Math.max(image.width, image.height), o.frameMaxUpscale);
+    const passes: { region: Box; scale: number }[] = [{ region: whole, scale: frameScale }];
+    const crops = [...vehicles]
+      .filter((v) => Math.max(v.x1 - v.x0, v.y1 - v.y0) >= o.minVehicleSide)
+      .sort((a, b) => (b.x1 - b.x0) * (b.y1 - b.y0) - (a.x1 - a.x0) * (a.y1 - a.y0))
+      .slice(0, o.maxVehicleCrops);
+    for (const v of crops) {
+      const region = clipBox({ x0: v.x0 - (v.x1 - v.x0) * 0.05, y0: v.y0 - (v.y1 - v.y0) * 0.05, x1: v.x1 + (v.x1 - v.x0) * 0.05, y1: v.y1 + (v.y1 - v.y0) * 0.05 }, image.width, image.height);
+      const side = Math.max(region.x1 - region.x0, region.y1 - region.y0);
+      const scale = Math.min(o.vehicleCropSide / side, 3);
+      // A crop that the whole-frame pass already saw at the same or finer scale adds nothing.
+      if (scale <= frameScale * 1.25) continue;
+      passes.push({ region, scale });
+    }
+
+    const candidates: ScoredBox[] = [];
+    for (const { region, scale } of passes) {
+      // Rounding up to multiples of 32 may enlarge the region slightly more than `scale`; letterbox keeps the aspect.
+      const inW = multipleOf32((region.x1 - region.x0) * scale);
+      const inH = multipleOf32((region.y1 - region.y0) * scale);
+      const { rgb, placement } = await letterbox(image, region, inW, inH);
+      const input = new ort.Tensor('float32', rgbToNormalisedNchw(rgb, inW, inH, BGR, MEAN_BGR, STD_BGR), [1, 3, inH, inW]);
+      const outputs = await this.session.run({ [this.session.inputNames[0]!]: input });
+      const map = outputs[this.session.outputNames[0]!]!.data as Float32Array;
+      const texts = textBoxesFromMap(map, inW, inH, o.text).map((b) => toImageBox(b, placement));
+      for (const line of mergePlateParts(texts)) {
+        if (isPlateShaped(line, image.width, image.height, o.shape)) candidates.push(line);
+      }
+    }
+    const out: Detection[] = [];
+    for (const b of weightedNms(candidates, 0.3, samePlate)) {
+      if (b.score < options.thresholds['license-plate']) continue;
+      const box = clipBox(plateFrame(b, o.shape), image.width, image.height);
+      if (box.x1 - box.x0 < 1 || box.y1 - box.y0 < 1) continue;
+      out.push({ cls: 'license-plate', score: b.score, box });
+    }
+    return out;
+  }
+
+  async dispose(): Promise<void> {}
+}
