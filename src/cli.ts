@@ -1,0 +1,88 @@
+// Command-line entry: `anonymiser serve | process | eval`.
+import { Command, Option } from 'commander';
+import { addEngineOptions, addServeOptions, engineConfigFrom, serveConfigFrom } from './config.ts';
+import { createLogger } from './log.ts';
+import { VERSION } from './version.ts';
+import { FILE_QUERY_PARAMETERS } from './http/params.ts';
+
+const program = new Command('anonymiser')
+  .description('Self-hosted anonymisation of faces, licence plates, persons and vehicles in images and videos')
+  .version(VERSION);
+
+addServeOptions(addEngineOptions(program.command('serve').description('serve the REST API v1 (default port 8080)'))).action(async (opts) => {
+  const config = serveConfigFrom(opts);
+  const log = createLogger(config.logLevel);
+  const { startServer } = await import('./server.ts');
+  const server = await startServer(config, log);
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) {
+      log.warn('second signal: exiting now; unfinished tasks run again at the next start');
+      process.exit(1);
+    }
+    stopping = true;
+    log.info({ signal }, 'shutting down: finishing running tasks');
+    server.close().then(
+      () => process.exit(0),
+      (err) => {
+        log.error({ err }, 'error during shutdown');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+});
+
+// The batch mode takes the same options as POST /v1/file's query parameters.
+const processCmd = addEngineOptions(
+  program
+    .command('process')
+    .description('anonymise every image and video in <input-dir> (recursively) into <output-dir>, with the files the API writes')
+    .argument('<input-dir>')
+    .argument('<output-dir>'),
+);
+const engineOptionNames = new Set(processCmd.options.map((o) => o.long?.slice(2)));
+for (const key of Object.keys(FILE_QUERY_PARAMETERS)) {
+  if (key.startsWith('web') || engineOptionNames.has(key)) continue;
+  processCmd.addOption(new Option(`--${key} <value>`, `as the API's ${key} query parameter`));
+}
+processCmd
+  .addOption(new Option('--no-progress', 'no progress bar'))
+  .addOption(new Option('--overwrite', 'process files whose outputs already exist'))
+  .action(async (inputDir: string, outputDir: string, opts: Record<string, unknown>) => {
+    const { runBatch } = await import('./batch.ts');
+    const query: Record<string, string> = {};
+    for (const key of Object.keys(FILE_QUERY_PARAMETERS)) {
+      const prop = key.replace(/-(.)/g, (_, c: string) => c.toUpperCase());
+      if (opts[prop] !== undefined && !engineOptionNames.has(key)) query[key] = String(opts[prop]);
+    }
+    const code = await runBatch({ inputDir, outputDir, engine: engineConfigFrom(opts), query, progress: opts.progress !== false, overwrite: Boolean(opts.overwrite) });
+    process.exitCode = code;
+  });
+
+addEngineOptions(
+  program
+    .command('eval')
+    .description('measure detection quality on an annotated dataset (annotations.json as in ../shared/eval)')
+    .requiredOption('--dataset <dir>', 'folder with annotations.json and the images')
+    .option('--limit <n>', 'only the first n images', (v) => Number.parseInt(v, 10))
+    .option('--json <file>', 'also write the full report as JSON'),
+).action(async (opts: Record<string, unknown>) => {
+  const { runEvaluation, formatEvalTable } = await import('./eval/index.ts');
+  const engine = engineConfigFrom(opts);
+  const report = await runEvaluation({
+    dataset: String(opts.dataset),
+    classes: engine.classes,
+    provider: engine.provider,
+    limit: opts.limit as number | undefined,
+    log: (message: string) => process.stderr.write(`${message}\n`),
+  });
+  process.stdout.write(`${formatEvalTable(report)}\n`);
+  if (opts.json) {
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(String(opts.json), JSON.stringify(report, null, 2));
+  }
+});
+
+await program.parseAsync(process.argv);

@@ -1,0 +1,192 @@
+// Route table of the REST API v1. Handlers stay thin: parse, call the task service, present.
+import { readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Request, Response } from 'express';
+import type { ObjectClass } from '../types.ts';
+import { AppError, NotFoundError, NotReadyError } from '../errors.ts';
+import type { TaskService } from '../tasks/service.ts';
+import type { Task, TaskStatus } from '../tasks/store.ts';
+import { probeUpload } from '../pipeline/probe.ts';
+import { scaleMaskPng } from '../render/index.ts';
+import { readVideoMetadata } from '../pipeline/video/index.ts';
+import { parseBoolParam, parseFileQuery, parseFrameRange, parseMaskScale, parsePaging } from './params.ts';
+import { presentTask } from './presenters.ts';
+import { receiveUpload } from './upload.ts';
+import { sendError } from './errors.ts';
+import { OPENAPI_DOCUMENT } from './openapi.ts';
+
+export interface ApiContext {
+  service: TaskService;
+  classes: readonly ObjectClass[];
+  thresholds: Record<ObjectClass, number>;
+  provider: string | null;
+  engineError: string | null;
+  version: string;
+  inputDir: string;
+  maxUploadMb: number;
+  apiEndpoint?: string;
+}
+
+export type Handler = (ctx: ApiContext, req: Request, res: Response) => Promise<void> | void;
+
+export interface Route {
+  method: 'get' | 'post' | 'delete';
+  path: string;
+  handler: Handler;
+}
+
+export function baseUrlOf(ctx: ApiContext, req: Request): string {
+  return ctx.apiEndpoint ?? `${req.protocol}://${req.get('host')}`;
+}
+
+const idOf = (req: Request) => String(req.params.id);
+
+function requireDone(task: Task): void {
+  if (task.status === 'done') return;
+  if (task.status === 'failed') throw new NotReadyError(`task ${task.id} failed: ${task.error}`, task.status);
+  if (task.status === 'deleted') throw new NotFoundError(`the files of task ${task.id} were deleted`);
+  throw new NotReadyError(`task ${task.id} is not done yet (status: ${task.status})`, task.status);
+}
+
+function outputPath(task: Task, file: string | undefined, what: string): string {
+  requireDone(task);
+  if (!file) throw new NotFoundError(`task ${task.id} has no ${what} (method ${task.params.method}, save-mask ${task.params.saveMask}, ${task.kind})`);
+  return join(task.outputDir, file);
+}
+
+async function sendFile(res: Response, path: string, type?: string): Promise<void> {
+  if (type) res.type(type);
+  await new Promise<void>((resolve, reject) => res.sendFile(path, { dotfiles: 'allow' }, (err) => (err ? reject(err) : resolve())));
+}
+
+const postFile: Handler = async (ctx, req, res) => {
+  const { params, webhook } = parseFileQuery(req.query as Record<string, unknown>, ctx.classes, { thresholds: ctx.thresholds });
+  const received = await receiveUpload(req, res, join(ctx.inputDir, '.incoming'), ctx.maxUploadMb);
+  let task: Task;
+  try {
+    const type = await probeUpload(received.path);
+    task = await ctx.service.accept({ path: received.path, originalName: received.originalName, type, params, webhook });
+  } catch (err) {
+    await rm(received.path, { force: true });
+    throw err;
+  }
+  const base = baseUrlOf(ctx, req);
+  if ((req.get('x-is-async') ?? '').toLowerCase() === 'true') {
+    res.status(202).json(presentTask(task, base));
+    return;
+  }
+  const { task: finished, error } = await ctx.service.waitFor(task.id);
+  if (finished.status !== 'done' || error) {
+    const appErr = error instanceof AppError ? error : new AppError(500, 'processing_failed', `processing failed: ${finished.error}`);
+    sendError(res, new AppError(appErr.status, appErr.code, appErr.message, { ...appErr.details, task_id: task.id }));
+    return;
+  }
+  res.status(200).json(presentTask(finished, base));
+};
+
+const download =
+  (pick: (t: Task) => string | undefined, what: string, type?: string): Handler =>
+  async (ctx, req, res) => {
+    const task = ctx.service.get(idOf(req));
+    await sendFile(res, outputPath(task, pick(task), what), type);
+  };
+
+const maskDownload =
+  (kind: 'binary' | 'instance'): Handler =>
+  async (ctx, req, res) => {
+    const task = ctx.service.get(idOf(req));
+    const scale = parseMaskScale(req.query as Record<string, unknown>);
+    const path = outputPath(task, kind === 'binary' ? task.outputs.binaryMask : task.outputs.instanceMask, `${kind} mask`);
+    if (scale === undefined || scale === 100) return sendFile(res, path, 'image/png');
+    res.type('image/png').send(await scaleMaskPng(await readFile(path), scale, kind));
+  };
+
+const anonymised = download((t) => t.outputs.anonymised, 'anonymised file');
+
+const original: Handler = async (ctx, req, res) => {
+  const task = ctx.service.get(idOf(req));
+  if (task.status === 'deleted') throw new NotFoundError(`the files of task ${task.id} were deleted`);
+  await sendFile(res, task.inputPath, task.mime);
+};
+
+const videoMetadata: Handler = async (ctx, req, res) => {
+  const task = ctx.service.get(idOf(req));
+  const { start, end } = parseFrameRange(req.query as Record<string, unknown>);
+  if (task.kind !== 'video') throw new NotFoundError(`task ${task.id} is an image: use /v1/file/${task.id}/metadata`);
+  outputPath(task, task.outputs.videoMetadataDir, 'video metadata');
+  res.json(await readVideoMetadata(task.outputDir, task.stem, start, end));
+};
+
+const status: Handler = (ctx, _req, res) => {
+  const body = {
+    status: ctx.provider ? 'ok' : 'down',
+    version: ctx.version,
+    provider: ctx.provider,
+    classes: ctx.classes,
+    queue: ctx.service.queueStats,
+    tasks: ctx.service.store.countByStatus(),
+    ...(ctx.engineError ? { error: ctx.engineError } : {}),
+  };
+  res.status(ctx.provider ? 200 : 500).json(body);
+};
+
+const TASK_STATUSES: TaskStatus[] = ['queued', 'processing', 'done', 'failed', 'deleted'];
+
+const listTasks: Handler = (ctx, req, res) => {
+  const q = req.query as Record<string, unknown>;
+  const { page, limit } = parsePaging(q);
+  const statusFilter = q.status as TaskStatus | undefined;
+  if (statusFilter !== undefined && !TASK_STATUSES.includes(statusFilter)) {
+    throw new AppError(400, 'bad_parameter', `status: must be one of ${TASK_STATUSES.join(', ')}`, { parameter: 'status' });
+  }
+  const { total, items } = ctx.service.list(page, limit, statusFilter);
+  const base = baseUrlOf(ctx, req);
+  res.json({ total_item_count: total, total_page_count: Math.ceil(total / limit), page, limit, items: items.map((t) => presentTask(t, base)) });
+};
+
+function deleteChoice(req: Request) {
+  const q = req.query as Record<string, unknown>;
+  const choice = { records: parseBoolParam(q, 'records', true), files: parseBoolParam(q, 'files', true) };
+  if (!choice.records && !choice.files) throw new AppError(400, 'bad_parameter', 'records, files: at least one must be true', { parameter: 'records' });
+  return choice;
+}
+
+const deleteAll: Handler = async (ctx, req, res) => {
+  const deleted = await ctx.service.deleteAll(deleteChoice(req));
+  res.json({ deleted });
+};
+
+const getTask: Handler = (ctx, req, res) => {
+  res.json(presentTask(ctx.service.get(idOf(req)), baseUrlOf(ctx, req)));
+};
+
+const deleteTask: Handler = async (ctx, req, res) => {
+  const choice = deleteChoice(req);
+  const id = idOf(req);
+  await ctx.service.delete(id, choice);
+  res.json({ id, status: 'deleted', records_deleted: choice.records, files_deleted: choice.files });
+};
+
+const openapi: Handler = (_ctx, _req, res) => {
+  res.json(OPENAPI_DOCUMENT);
+};
+
+/** Order matters where paths overlap: /v1/task/list before /v1/task/:id. */
+export const ROUTES: Route[] = [
+  { method: 'post', path: '/v1/file', handler: postFile },
+  { method: 'get', path: '/v1/file/:id/anonymised', handler: anonymised },
+  { method: 'get', path: '/v1/file/:id/anonymized', handler: anonymised },
+  { method: 'get', path: '/v1/file/:id/binary-mask', handler: maskDownload('binary') },
+  { method: 'get', path: '/v1/file/:id/instance-mask', handler: maskDownload('instance') },
+  { method: 'get', path: '/v1/file/:id/metadata', handler: download((t) => t.outputs.metadata, 'metadata (videos: /video/metadata)', 'application/json') },
+  { method: 'get', path: '/v1/file/:id/original', handler: original },
+  { method: 'get', path: '/v1/file/:id/video/anonymised', handler: download((t) => (t.kind === 'video' ? t.outputs.anonymised : undefined), 'anonymised video', 'video/mp4') },
+  { method: 'get', path: '/v1/file/:id/video/anonymized', handler: download((t) => (t.kind === 'video' ? t.outputs.anonymised : undefined), 'anonymised video', 'video/mp4') },
+  { method: 'get', path: '/v1/file/:id/video/metadata', handler: videoMetadata },
+  { method: 'get', path: '/v1/status', handler: status },
+  { method: 'get', path: '/v1/task/list', handler: listTasks },
+  { method: 'delete', path: '/v1/task/list', handler: deleteAll },
+  { method: 'get', path: '/v1/task/:id', handler: getTask },
+  { method: 'delete', path: '/v1/task/:id', handler: deleteTask },
+  { method: 'get', path: '/v1/openapi.json', handler: openapi },
+];

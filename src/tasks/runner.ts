@@ -1,0 +1,52 @@
+// Runs one task through the image or video pipeline and says which files it produced.
+import { relative } from 'node:path';
+import type { DetectionEngine } from '../detect/engine.ts';
+import { processImage } from '../pipeline/image/index.ts';
+import { processVideo } from '../pipeline/video/index.ts';
+import type { Task, TaskOutputs } from './store.ts';
+
+export interface RunOutcome {
+  outputs: TaskOutputs;
+  /** Objects found in an image; null for videos, whose counts live in the per-frame metadata. */
+  detectionCount: number | null;
+}
+
+export async function runTask(
+  task: Task,
+  engine: DetectionEngine,
+  signal: AbortSignal,
+  onProgress: (done: number, total: number) => void,
+): Promise<RunOutcome> {
+  const rel = (p: string | undefined) => (p ? relative(task.outputDir, p) : undefined);
+  if (task.kind === 'video') {
+    const r = await processVideo({
+      id: task.id,
+      inputPath: task.inputPath,
+      outputDir: task.outputDir,
+      stem: task.stem,
+      params: task.params,
+      engine,
+      onProgress,
+      signal,
+    });
+    return { outputs: { anonymised: rel(r.outputs.anonymised), videoMetadataDir: rel(r.outputs.metadataDir) }, detectionCount: null };
+  }
+  const r = await processImage({
+    id: task.id,
+    inputPath: task.inputPath,
+    outputDir: task.outputDir,
+    stem: task.stem,
+    params: task.params,
+    engine,
+  });
+  onProgress(1, 1);
+  return {
+    outputs: {
+      anonymised: rel(r.outputs.anonymised),
+      binaryMask: rel(r.outputs.binaryMask),
+      instanceMask: rel(r.outputs.instanceMask),
+      metadata: rel(r.outputs.metadata),
+    },
+    detectionCount: r.detections.length,
+  };
+}

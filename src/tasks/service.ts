@@ -1,0 +1,258 @@
+// Accepts tasks, runs them through a bounded queue, keeps SQLite in step, recovers after a restart,
+// and calls webhooks. The HTTP layer and the CLI talk to this and nothing below it.
+import { randomUUID } from 'node:crypto';
+import { mkdir, rename, rm, copyFile } from 'node:fs/promises';
+import { join, extname, basename } from 'node:path';
+import PQueue from 'p-queue';
+import type { Logger } from 'pino';
+import type { DetectionEngine } from '../detect/engine.ts';
+import type { ProcessParams } from '../types.ts';
+import type { SniffedType } from '../pipeline/sniff.ts';
+import { AppError, ModelsUnavailableError, NotFoundError, QueueFullError } from '../errors.ts';
+import { TaskStore, type Task, type TaskStatus, type WebhookTarget } from './store.ts';
+import { runTask } from './runner.ts';
+import { taskLinks } from './links.ts';
+import { deliverWebhook, type WebhookOptions } from './webhook.ts';
+
+export interface TaskServiceOptions {
+  inputDir: string;
+  outputDir: string;
+  concurrency: number;
+  queueLimit: number;
+  webhook: WebhookOptions;
+  /** Base URL for links in webhook bodies (`--api-endpoint`, or the server's own address). */
+  baseUrl: () => string;
+}
+
+export interface Upload {
+  /** A file already on disk (a temporary upload); the service moves it into the input folder. */
+  path: string;
+  originalName: string;
+  type: SniffedType;
+  params: ProcessParams;
+  webhook: WebhookTarget | null;
+}
+
+export interface Completion {
+  task: Task;
+  /** The error that failed the task, for synchronous callers that answer with its status. */
+  error?: unknown;
+}
+
+export interface DeleteChoice {
+  records: boolean;
+  files: boolean;
+}
+
+/** Makes a client-supplied name safe as a file name and short enough for any file system. */
+export function safeStem(name: string): string {
+  const stem = basename(name, extname(name)).normalize('NFKD').replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^[._]+/, '');
+  return (stem || 'file').slice(0, 100);
+}
+
+export class TaskService {
+  private readonly queue: PQueue;
+  private readonly running = new Map<string, AbortController>();
+  private readonly waiters = new Map<string, ((c: Completion) => void)[]>();
+  private readonly webhooksInFlight = new Set<Promise<void>>();
+  private accepting = true;
+
+  constructor(
+    readonly store: TaskStore,
+    private readonly engine: DetectionEngine | null,
+    private readonly engineError: string | null,
+    private readonly opts: TaskServiceOptions,
+    private readonly log: Logger,
+  ) {
+    this.queue = new PQueue({ concurrency: opts.concurrency });
+  }
+
+  get queueStats() {
+    return { waiting: this.queue.size, running: this.queue.pending, limit: this.opts.queueLimit, concurrency: this.opts.concurrency };
+  }
+
+  /** Stores the upload and queues it. Throws QueueFullError (nothing kept) when too many tasks wait. */
+  async accept(upload: Upload): Promise<Task> {
+    if (!this.engine) throw new ModelsUnavailableError(`the detection models could not be loaded: ${this.engineError}`);
+    if (!this.accepting) throw new AppError(503, 'shutting_down', 'the server is shutting down; retry shortly');
+    if (this.queue.size >= this.opts.queueLimit) throw new QueueFullError(this.retryAfterSeconds(), this.opts.queueLimit);
+    const id = randomUUID();
+    const stem = safeStem(upload.originalName);
+    const inputDir = join(this.opts.inputDir, id);
+    const inputPath = join(inputDir, `${stem}.${upload.type.ext}`);
+    await mkdir(inputDir, { recursive: true });
+    try {
+      await rename(upload.path, inputPath).catch(async (err: NodeJS.ErrnoException) => {
+        if (err.code !== 'EXDEV') throw err;
+        await copyFile(upload.path, inputPath);
+        await rm(upload.path, { force: true });
+      });
+      const task = this.store.insert({
+        id,
+        name: upload.originalName || `${stem}.${upload.type.ext}`,
+        kind: upload.type.kind,
+        mime: upload.type.mime,
+        params: upload.params,
+        inputPath,
+        outputDir: join(this.opts.outputDir, id),
+        stem,
+        webhook: upload.webhook,
+      });
+      this.enqueue(task.id);
+      return task;
+    } catch (err) {
+      await rm(inputDir, { recursive: true, force: true });
+      throw err;
+    }
+  }
+
+  /** Resolves when the task is done or failed (or at once if it already is). */
+  waitFor(id: string): Promise<Completion> {
+    const task = this.store.get(id);
+    if (!task) return Promise.reject(new NotFoundError(`no task with id ${id}`));
+    if (task.status === 'done' || task.status === 'failed' || task.status === 'deleted') return Promise.resolve({ task });
+    return new Promise((resolve) => {
+      const list = this.waiters.get(id) ?? [];
+      list.push(resolve);
+      this.waiters.set(id, list);
+    });
+  }
+
+  get(id: string): Task {
+    const task = this.store.get(id);
+    if (!task) throw new NotFoundError(`no task with id ${id}`);
+    return task;
+  }
+
+  list(page: number, limit: number, status?: TaskStatus) {
+    return this.store.list(page, limit, status);
+  }
+
+  /** Removes the record and/or the files of a task; a running task is stopped first. */
+  async delete(id: string, choice: DeleteChoice): Promise<void> {
+    const task = this.get(id);
+    const controller = this.running.get(id);
+    if (controller) controller.abort(new AppError(409, 'deleted', 'the task was deleted while running'));
+    if (choice.files) {
+      await rm(join(this.opts.inputDir, id), { recursive: true, force: true });
+      await rm(task.outputDir, { recursive: true, force: true });
+    }
+    if (choice.records) this.store.remove(id);
+    else if (choice.files) this.store.markDeleted(id);
+    this.settle(id);
+  }
+
+  async deleteAll(choice: DeleteChoice): Promise<number> {
+    const ids = this.store.allIds();
+    for (const id of ids) await this.delete(id, choice);
+    return ids.length;
+  }
+
+  /** Queues again every task that was queued or running when the process stopped; resends lost webhooks. */
+  recover(): { requeued: number; webhooks: number } {
+    const unfinished = this.store.unfinished();
+    for (const t of unfinished) {
+      this.store.requeue(t.id);
+      this.enqueue(t.id);
+    }
+    const pending = this.store.pendingWebhooks();
+    for (const t of pending) this.notify(t);
+    if (unfinished.length || pending.length) {
+      this.log.info({ requeued: unfinished.length, webhooks: pending.length }, 'recovered tasks from the previous run');
+    }
+    return { requeued: unfinished.length, webhooks: pending.length };
+  }
+
+  /**
+   * Stops taking work, lets running tasks finish within `graceMs`, then aborts what is left and puts it back
+   * in the queue (status queued), so that the next start runs it.
+   */
+  async shutdown(graceMs: number): Promise<void> {
+    this.accepting = false;
+    this.queue.pause();
+    this.queue.clear();
+    const idle = this.queue.onIdle();
+    const timedOut = await Promise.race([idle.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), graceMs).unref())]);
+    if (timedOut) {
+      for (const [id, c] of this.running) {
+        c.abort(new AppError(503, 'shutting_down', 'the server is shutting down'));
+        this.store.requeue(id);
+      }
+      await Promise.race([idle, new Promise((r) => setTimeout(r, 5000).unref())]);
+    }
+    // Synchronous callers of tasks that stay queued learn that the task waits for the next start.
+    for (const id of [...this.waiters.keys()]) {
+      this.settle(id, new AppError(503, 'shutting_down', `the server is shutting down; task ${id} stays queued and runs after the restart`));
+    }
+    await Promise.allSettled([...this.webhooksInFlight]);
+  }
+
+  private retryAfterSeconds(): number {
+    return Math.max(1, Math.ceil(this.queue.size / Math.max(1, this.opts.concurrency)));
+  }
+
+  private enqueue(id: string): void {
+    void this.queue.add(() => this.execute(id));
+  }
+
+  private async execute(id: string): Promise<void> {
+    if (!this.accepting) return; // left queued in the store for the next start
+    if (!this.store.markProcessing(id)) return; // deleted meanwhile
+    const task = this.store.get(id)!;
+    const controller = new AbortController();
+    this.running.set(id, controller);
+    let failure: unknown;
+    try {
+      let lastWrite = 0;
+      const outcome = await runTask(task, this.engine!, controller.signal, (done, total) => {
+        const t = Date.now();
+        if (t - lastWrite > 250 || done === total) {
+          lastWrite = t;
+          this.store.setProgress(id, done, total);
+        }
+      });
+      if (controller.signal.aborted) throw controller.signal.reason;
+      if (!this.store.markDone(id, outcome.outputs, outcome.detectionCount)) {
+        // Deleted while it ran: what it wrote must not outlive the record.
+        await rm(task.outputDir, { recursive: true, force: true });
+      }
+    } catch (err) {
+      failure = err;
+      if (!this.accepting && controller.signal.aborted) {
+        this.store.requeue(id);
+      } else {
+        const message = err instanceof Error ? err.message : String(err);
+        if (!(err instanceof AppError)) this.log.error({ err, task: id }, 'task failed');
+        this.store.markFailed(id, message);
+        await rm(task.outputDir, { recursive: true, force: true });
+      }
+    } finally {
+      this.running.delete(id);
+    }
+    const finished = this.store.get(id);
+    if (finished && (finished.status === 'done' || finished.status === 'failed')) {
+      this.notify(finished);
+      this.settle(id, failure);
+    }
+  }
+
+  private settle(id: string, error?: unknown): void {
+    const list = this.waiters.get(id);
+    if (!list) return;
+    this.waiters.delete(id);
+    const task = this.store.get(id);
+    for (const resolve of list) {
+      resolve({ task: task ?? ({ id, status: 'deleted' } as Task), error });
+    }
+  }
+
+  private notify(task: Task): void {
+    if (!task.webhook) return;
+    const p = deliverWebhook(task, taskLinks(task, this.opts.baseUrl()), this.opts.webhook).then((r) => {
+      if (this.store.get(task.id)) this.store.setWebhookStatus(task.id, r.ok ? 'sent' : 'failed');
+      if (!r.ok) this.log.warn({ task: task.id, error: r.error }, 'webhook delivery failed');
+    });
+    this.webhooksInFlight.add(p);
+    void p.finally(() => this.webhooksInFlight.delete(p));
+  }
+}

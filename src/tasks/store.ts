@@ -1,0 +1,270 @@
+// Task records in SQLite (WAL). The only module that writes SQL.
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { ProcessParams } from '../types.ts';
+import type { MediaKind } from '../pipeline/sniff.ts';
+
+export type TaskStatus = 'queued' | 'processing' | 'done' | 'failed' | 'deleted';
+export type WebhookStatus = 'empty' | 'set' | 'sent' | 'failed';
+
+export interface WebhookTarget {
+  url: string;
+  headerName?: string;
+  headerValue?: string;
+}
+
+/** Files a finished task produced, relative to its output folder. */
+export interface TaskOutputs {
+  anonymised?: string;
+  binaryMask?: string;
+  instanceMask?: string;
+  metadata?: string;
+  videoMetadataDir?: string;
+}
+
+export interface Task {
+  id: string;
+  name: string;
+  kind: MediaKind;
+  mime: string;
+  status: TaskStatus;
+  error: string | null;
+  params: ProcessParams;
+  inputPath: string;
+  outputDir: string;
+  stem: string;
+  outputs: TaskOutputs;
+  webhook: WebhookTarget | null;
+  webhookStatus: WebhookStatus;
+  progressDone: number;
+  progressTotal: number;
+  detectionCount: number | null;
+  attempts: number;
+  uploadTime: string;
+  startTime: string | null;
+  endTime: string | null;
+  deleteTime: string | null;
+}
+
+export interface NewTask {
+  id: string;
+  name: string;
+  kind: MediaKind;
+  mime: string;
+  params: ProcessParams;
+  inputPath: string;
+  outputDir: string;
+  stem: string;
+  webhook: WebhookTarget | null;
+}
+
+interface Row {
+  id: string;
+  name: string;
+  kind: string;
+  mime: string;
+  status: string;
+  error: string | null;
+  params: string;
+  input_path: string;
+  output_dir: string;
+  stem: string;
+  outputs: string;
+  webhook_url: string | null;
+  webhook_header_name: string | null;
+  webhook_header_value: string | null;
+  webhook_status: string;
+  progress_done: number;
+  progress_total: number;
+  detection_count: number | null;
+  attempts: number;
+  upload_time: string;
+  start_time: string | null;
+  end_time: string | null;
+  delete_time: string | null;
+  seq: number;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS tasks (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  id TEXT NOT NULL UNIQUE,
+  name TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  mime TEXT NOT NULL,
+  status TEXT NOT NULL,
+  error TEXT,
+  params TEXT NOT NULL,
+  input_path TEXT NOT NULL,
+  output_dir TEXT NOT NULL,
+  stem TEXT NOT NULL,
+  outputs TEXT NOT NULL DEFAULT '{}',
+  webhook_url TEXT,
+  webhook_header_name TEXT,
+  webhook_header_value TEXT,
+  webhook_status TEXT NOT NULL DEFAULT 'empty',
+  progress_done INTEGER NOT NULL DEFAULT 0,
+  progress_total INTEGER NOT NULL DEFAULT 0,
+  detection_count INTEGER,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  upload_time TEXT NOT NULL,
+  start_time TEXT,
+  end_time TEXT,
+  delete_time TEXT
+);
+CREATE INDEX IF NOT EXISTS tasks_status ON tasks(status);
+`;
+
+function toTask(r: Row): Task {
+  return {
+    id: r.id,
+    name: r.name,
+    kind: r.kind as MediaKind,
+    mime: r.mime,
+    status: r.status as TaskStatus,
+    error: r.error,
+    params: JSON.parse(r.params) as ProcessParams,
+    inputPath: r.input_path,
+    outputDir: r.output_dir,
+    stem: r.stem,
+    outputs: JSON.parse(r.outputs) as TaskOutputs,
+    webhook: r.webhook_url
+      ? { url: r.webhook_url, headerName: r.webhook_header_name ?? undefined, headerValue: r.webhook_header_value ?? undefined }
+      : null,
+    webhookStatus: r.webhook_status as WebhookStatus,
+    progressDone: r.progress_done,
+    progressTotal: r.progress_total,
+    detectionCount: r.detection_count,
+    attempts: r.attempts,
+    uploadTime: r.upload_time,
+    startTime: r.start_time,
+    endTime: r.end_time,
+    deleteTime: r.delete_time,
+  };
+}
+
+const now = () => new Date().toISOString();
+
+export class TaskStore {
+  private readonly db: Database.Database;
+
+  constructor(path: string) {
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    this.db = new Database(path);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('busy_timeout = 5000');
+    this.db.exec(SCHEMA);
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  insert(t: NewTask): Task {
+    this.db
+      .prepare(
+        `INSERT INTO tasks (id, name, kind, mime, status, params, input_path, output_dir, stem, webhook_url,
+           webhook_header_name, webhook_header_value, webhook_status, upload_time)
+         VALUES (@id, @name, @kind, @mime, 'queued', @params, @inputPath, @outputDir, @stem, @webhookUrl,
+           @headerName, @headerValue, @webhookStatus, @uploadTime)`,
+      )
+      .run({
+        id: t.id,
+        name: t.name,
+        kind: t.kind,
+        mime: t.mime,
+        params: JSON.stringify(t.params),
+        inputPath: t.inputPath,
+        outputDir: t.outputDir,
+        stem: t.stem,
+        webhookUrl: t.webhook?.url ?? null,
+        headerName: t.webhook?.headerName ?? null,
+        headerValue: t.webhook?.headerValue ?? null,
+        webhookStatus: t.webhook ? 'set' : 'empty',
+        uploadTime: now(),
+      });
+    return this.get(t.id)!;
+  }
+
+  get(id: string): Task | undefined {
+    const row = this.db.prepare('SELECT * FROM tasks WHERE id = ?').get(id) as Row | undefined;
+    return row ? toTask(row) : undefined;
+  }
+
+  list(page: number, limit: number, status?: TaskStatus): { total: number; items: Task[] } {
+    const where = status ? 'WHERE status = @status' : '';
+    const total = (this.db.prepare(`SELECT COUNT(*) AS n FROM tasks ${where}`).get({ status }) as { n: number }).n;
+    const rows = this.db
+      .prepare(`SELECT * FROM tasks ${where} ORDER BY seq DESC LIMIT @limit OFFSET @offset`)
+      .all({ status, limit, offset: (page - 1) * limit }) as Row[];
+    return { total, items: rows.map(toTask) };
+  }
+
+  allIds(): string[] {
+    return (this.db.prepare('SELECT id FROM tasks ORDER BY seq').all() as { id: string }[]).map((r) => r.id);
+  }
+
+  /** Tasks that were accepted but not finished, oldest first: what a restart must run again. */
+  unfinished(): Task[] {
+    return (this.db.prepare(`SELECT * FROM tasks WHERE status IN ('queued','processing') ORDER BY seq`).all() as Row[]).map(toTask);
+  }
+
+  /** Finished tasks whose webhook was never delivered (the process stopped in between). */
+  pendingWebhooks(): Task[] {
+    return (
+      this.db.prepare(`SELECT * FROM tasks WHERE webhook_status = 'set' AND status IN ('done','failed') ORDER BY seq`).all() as Row[]
+    ).map(toTask);
+  }
+
+  markProcessing(id: string): boolean {
+    const r = this.db
+      .prepare(`UPDATE tasks SET status = 'processing', start_time = ?, attempts = attempts + 1, error = NULL WHERE id = ? AND status = 'queued'`)
+      .run(now(), id);
+    return r.changes === 1;
+  }
+
+  requeue(id: string): void {
+    this.db.prepare(`UPDATE tasks SET status = 'queued', progress_done = 0 WHERE id = ? AND status IN ('processing','queued')`).run(id);
+  }
+
+  markDone(id: string, outputs: TaskOutputs, detectionCount: number | null): boolean {
+    const r = this.db
+      .prepare(`UPDATE tasks SET status = 'done', outputs = ?, detection_count = ?, end_time = ? WHERE id = ? AND status = 'processing'`)
+      .run(JSON.stringify(outputs), detectionCount, now(), id);
+    return r.changes === 1;
+  }
+
+  markFailed(id: string, error: string): boolean {
+    const r = this.db
+      .prepare(`UPDATE tasks SET status = 'failed', error = ?, end_time = ? WHERE id = ? AND status IN ('queued','processing')`)
+      .run(error, now(), id);
+    return r.changes === 1;
+  }
+
+  setProgress(id: string, done: number, total: number): void {
+    this.db.prepare('UPDATE tasks SET progress_done = ?, progress_total = ? WHERE id = ?').run(done, total, id);
+  }
+
+  setWebhookStatus(id: string, status: WebhookStatus): void {
+    this.db.prepare('UPDATE tasks SET webhook_status = ? WHERE id = ?').run(status, id);
+  }
+
+  /** Keeps the record with status `deleted` (its files are gone). */
+  markDeleted(id: string): void {
+    this.db.prepare(`UPDATE tasks SET status = 'deleted', delete_time = ?, outputs = '{}' WHERE id = ?`).run(now(), id);
+  }
+
+  remove(id: string): void {
+    this.db.prepare('DELETE FROM tasks WHERE id = ?').run(id);
+  }
+
+  countByStatus(): Record<TaskStatus, number> {
+    const counts: Record<TaskStatus, number> = { queued: 0, processing: 0, done: 0, failed: 0, deleted: 0 };
+    for (const r of this.db.prepare('SELECT status, COUNT(*) AS n FROM tasks GROUP BY status').all() as { status: TaskStatus; n: number }[]) {
+      counts[r.status] = r.n;
+    }
+    return counts;
+  }
+}

@@ -1,0 +1,48 @@
+// Tells the client's webhook that a task finished, retrying with exponential backoff.
+import got, { HTTPError, RequestError } from 'got';
+import type { Task } from './store.ts';
+import type { TaskLinks } from './links.ts';
+
+export interface WebhookOptions {
+  retries: number;
+  timeoutMs: number;
+  /** First retry delay; doubles each time. */
+  backoffMs: number;
+}
+
+export function webhookBody(task: Task, links: TaskLinks) {
+  return {
+    id: task.id,
+    task_id: task.id,
+    status: task.status,
+    task_status: task.status,
+    name: task.name,
+    error: task.error,
+    links,
+    anonymized_url: links.anonymised ?? null,
+  };
+}
+
+/** Resolves true when the webhook answered 2xx, false when every attempt failed. Never throws. */
+export async function deliverWebhook(task: Task, links: TaskLinks, opts: WebhookOptions): Promise<{ ok: boolean; error?: string }> {
+  if (!task.webhook) return { ok: true };
+  const headers: Record<string, string> = { 'user-agent': 'anonymiser-webhook/1' };
+  if (task.webhook.headerName && task.webhook.headerValue !== undefined) headers[task.webhook.headerName] = task.webhook.headerValue;
+  try {
+    await got.post(task.webhook.url, {
+      json: webhookBody(task, links),
+      headers,
+      timeout: { request: opts.timeoutMs },
+      retry: {
+        limit: opts.retries,
+        methods: ['POST'],
+        statusCodes: [408, 413, 429, 500, 502, 503, 504, 521, 522, 524],
+        calculateDelay: ({ attemptCount, computedValue }) => (computedValue === 0 ? 0 : opts.backoffMs * 2 ** (attemptCount - 1)),
+      },
+    });
+    return { ok: true };
+  } catch (err) {
+    const message = err instanceof HTTPError ? `HTTP ${err.response.statusCode}` : err instanceof RequestError ? err.code ?? err.message : String(err);
+    return { ok: false, error: message };
+  }
+}
