@@ -1,0 +1,6 @@
+import { fileURLToPath } from 'node:url';
+
+const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/${name}`, import.meta.url));
+
+/** A real photograph with several frontal faces (licence in test/fixtures/SOURCES.md). */
+export const FACE_PHOTO = fixture('faces.jpg');
