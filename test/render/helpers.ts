@@ -73,6 +73,9 @@ export function meanAbsDiff(a: RgbImage, b: RgbImage, box: Box): number {
 }
 
 export async function decodePng(png: Buffer): Promise<{ data: Buffer; width: number; height: number; channels: number }> {
-  const { data, info } = await sharp(png).raw().toBuffer({ resolveWithObject: true });
+  // sharp widens greyscale to RGB on raw output unless asked to stay single-channel.
+  const grey = (await sharp(png).metadata()).channels === 1;
+  const img = grey ? sharp(png).toColourspace('b-w') : sharp(png);
+  const { data, info } = await img.raw().toBuffer({ resolveWithObject: true });
   return { data, width: info.width, height: info.height, channels: info.channels };
 }
