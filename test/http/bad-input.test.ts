@@ -118,3 +118,17 @@ test('401 without the API key, 200 with it as Bearer or x-api-key', async () => 
     await secured.stop();
   }
 });
+
+test('status answers 500 and uploads are refused when the models cannot be loaded', async () => {
+  const broken = await startTestServer({ anonymize: ['face'], modelsDir: '/nonexistent-models' });
+  try {
+    const res = await fetch(`${broken.url}/v1/status`);
+    assert.equal(res.status, 500);
+    const body = (await res.json()) as Record<string, any>;
+    assert.equal(body.status, 'down');
+    assert.ok(body.error);
+    await expectError(await fetch(`${broken.url}/v1/file`, { method: 'POST', body: photo, headers: { 'content-type': 'image/jpeg' } }), 500, 'models_unavailable');
+  } finally {
+    await broken.stop();
+  }
+});
