@@ -1,0 +1,90 @@
+// Image pipeline: decode → detect → render (+ masks) → encode → write, one step per file.
+import { basename } from 'node:path';
+import type { DetectionEngine } from '../../detect/engine.ts';
+import { buildMetadata } from '../../render/index.ts';
+import type { Detection, ProcessParams } from '../../types.ts';
+import { decodeImage } from './decode.ts';
+import { detectObjects } from './detect.ts';
+import { encodeImage } from './encode.ts';
+import { renderOutputs } from './render.ts';
+import { writeOutputs, type OutputFile } from './write.ts';
+
+export interface ImageJob {
+  id: string;
+  inputPath: string;
+  /** Created if missing. */
+  outputDir: string;
+  stem: string;
+  params: ProcessParams;
+  engine: DetectionEngine;
+}
+
+export interface ImageResult {
+  outputs: { anonymised?: string; binaryMask?: string; instanceMask?: string; metadata: string };
+  detections: Detection[];
+  anonymised: boolean[];
+  width: number;
+  height: number;
+  format: 'jpeg' | 'png';
+  /** Milliseconds per stage: decode, detect (and detect.<detector>), render, masks, encode, write. */
+  timings: Record<string, number>;
+}
+
+export async function processImage(job: ImageJob): Promise<ImageResult> {
+  const timings: Record<string, number> = {};
+  const timed = async <T>(stage: string, run: () => Promise<T>): Promise<T> => {
+    const start = performance.now();
+    const value = await run();
+    timings[stage] = performance.now() - start;
+    return value;
+  };
+  const started = performance.now();
+  const decoded = await timed('decode', () => decodeImage(job.inputPath));
+  const { image } = decoded;
+  const found = await timed('detect', () => detectObjects(job.engine, image, job.params));
+  Object.assign(timings, found.timings);
+  const rendered = await renderOutputs(image, found.detections, job.params);
+  Object.assign(timings, rendered.timings);
+  const encoded = rendered.image ? await timed('encode', () => encodeImage(decoded, rendered.image!, job.params)) : undefined;
+
+  const ext = decoded.format === 'png' ? 'png' : 'jpg';
+  const names = {
+    anonymised: `${job.stem}.${ext}`,
+    binaryMask: `${job.stem}_bin_mask.png`,
+    instanceMask: `${job.stem}_ins_mask.png`,
+    metadata: `${job.stem}.json`,
+  };
+  const files: OutputFile[] = [];
+  if (encoded) files.push({ name: names.anonymised, data: encoded });
+  if (rendered.binaryMask) files.push({ name: names.binaryMask, data: rendered.binaryMask });
+  if (rendered.instanceMask) files.push({ name: names.instanceMask, data: rendered.instanceMask });
+  const metadata = buildMetadata({
+    id: job.id,
+    filename: basename(job.inputPath),
+    parentImage: names.anonymised,
+    width: image.width,
+    height: image.height,
+    detections: found.detections,
+    anonymised: rendered.anonymised,
+    params: job.params,
+    timings,
+    durationSeconds: (performance.now() - started) / 1000,
+  });
+  files.push({ name: names.metadata, data: JSON.stringify(metadata, null, 2) });
+  const written = await timed('write', () => writeOutputs(job.outputDir, files));
+  const pathOf = (name: string) => written[files.findIndex((f) => f.name === name)];
+  return {
+    outputs: {
+      anonymised: encoded ? pathOf(names.anonymised) : undefined,
+      binaryMask: rendered.binaryMask ? pathOf(names.binaryMask) : undefined,
+      instanceMask: rendered.instanceMask ? pathOf(names.instanceMask) : undefined,
+      metadata: pathOf(names.metadata),
+    },
+    detections: found.detections,
+    anonymised: rendered.anonymised,
+    width: image.width,
+    height: image.height,
+    format: decoded.format,
+    timings,
+  };
+}
