@@ -21,14 +21,25 @@ async function effectFor(image: RgbImage, obj: PlannedObject, det: Detection, pa
   return blurRegion(image, region, sigmaForKernel(kernelPixels(det, params.kernelSize)));
 }
 
+export interface AnonymiseOptions {
+  /** A plan already made for this image (the pipeline shares it with the masks). */
+  plan?: ObjectPlan;
+  /**
+   * Write into `image.data` instead of a copy (saves a full-frame copy, ~17 ms at 12 MP). Only for
+   * callers that no longer need the input pixels; effects are still computed from unblended input.
+   */
+  inPlace?: boolean;
+}
+
 export async function anonymise(
   image: RgbImage,
   detections: Detection[],
   params: ProcessParams,
-  plan: ObjectPlan = planObjects(image.width, image.height, detections, params),
+  options: AnonymiseOptions = {},
 ): Promise<AnonymiseResult> {
+  const plan = options.plan ?? planObjects(image.width, image.height, detections, params);
   const anonymised = plan.covered.map((c) => c && params.method !== 'detect');
-  let out: RgbImage = { data: Buffer.from(image.data), width: image.width, height: image.height };
+  let out: RgbImage = options.inPlace ? image : { data: Buffer.from(image.data), width: image.width, height: image.height };
   if (params.method !== 'detect' && plan.objects.length > 0) {
     if (params.method === 'blacken') {
       for (const obj of plan.objects) fillInto(out, obj.alpha, params.fillColor);

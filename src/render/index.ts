@@ -1,5 +1,5 @@
 // Rendering: anonymised pixels, segmentation masks and metadata from an image, its detections and the parameters.
-export { anonymise, type AnonymiseResult } from './anonymise.ts';
+export { anonymise, type AnonymiseOptions, type AnonymiseResult } from './anonymise.ts';
 export { buildCoverage, MASK_THRESHOLD, type Coverage } from './coverage.ts';
 export { planObjects, IGNORED_SHARE, type ObjectPlan, type PlannedObject } from './plan.ts';
 export { encodeBinaryMask, encodeInstanceMask, scaleMaskPng, scaledSize, instanceId, INSTANCE_TYPE_BITS } from './masks.ts';

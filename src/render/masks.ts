@@ -1,7 +1,7 @@
 // Binary and instance segmentation masks as PNG (Celantur's encodings), and their downscaling.
 import sharp from 'sharp';
 import type { ObjectClass } from '../types.ts';
-import { buildCoverage, MASK_THRESHOLD, type Coverage } from './coverage.ts';
+import { MASK_THRESHOLD, type Coverage } from './coverage.ts';
 import type { ObjectPlan } from './plan.ts';
 
 /** Celantur v26.02.1+ instance mask: B carries these bits, OR-combined where objects overlap. */
@@ -12,8 +12,11 @@ export function instanceId(detectionIndex: number): number {
   return (detectionIndex % 255) + 1;
 }
 
-/** Masks are small, mostly flat images: a fast deflate level loses little size. */
-const MASK_PNG = { compressionLevel: 2, adaptiveFiltering: false } as const;
+/**
+ * Masks are mostly flat: without row filters zlib-ng's level 6 runs through long zero runs fastest
+ * (12 MP: ~10 ms binary, ~25 ms instance; filtering costs 10× that for no gain).
+ */
+const MASK_PNG = { compressionLevel: 6, adaptiveFiltering: false } as const;
 
 export function scaledSize(width: number, height: number, maskScale: number): { width: number; height: number } {
   const s = Math.min(100, Math.max(1, maskScale)) / 100;
@@ -34,10 +37,21 @@ async function encodeRaw(data: Uint8Array, width: number, height: number, channe
 
 /** 1-channel PNG: 255 where a pixel is anonymised (at least half effect), 0 elsewhere, ignores included. */
 export async function encodeBinaryMask(source: ObjectPlan | Coverage, maskScale = 100): Promise<Buffer> {
-  const coverage = 'objects' in source ? buildCoverage(source) : source;
-  const bin = new Uint8Array(coverage.data.length);
-  for (let i = 0; i < bin.length; i++) bin[i] = coverage.data[i] >= MASK_THRESHOLD ? 255 : 0;
-  return encodeRaw(bin, coverage.width, coverage.height, 1, maskScale);
+  if (!('objects' in source)) {
+    const bin = new Uint8Array(source.data.length);
+    for (let i = 0; i < bin.length; i++) bin[i] = source.data[i] >= MASK_THRESHOLD ? 255 : 0;
+    return encodeRaw(bin, source.width, source.height, 1, maskScale);
+  }
+  // Straight from the objects' regions: no pass over the whole frame.
+  const bin = new Uint8Array(source.width * source.height);
+  for (const { alpha } of source.objects) {
+    for (let row = 0; row < alpha.height; row++) {
+      let a = row * alpha.width;
+      let p = (alpha.y + row) * source.width + alpha.x;
+      for (let col = 0; col < alpha.width; col++, a++, p++) if (alpha.data[a] >= MASK_THRESHOLD) bin[p] = 255;
+    }
+  }
+  return encodeRaw(bin, source.width, source.height, 1, maskScale);
 }
 
 /**

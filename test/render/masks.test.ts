@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import sharp from 'sharp';
-import { encodeBinaryMask, encodeInstanceMask, planObjects, scaleMaskPng } from '../../src/render/index.ts';
+import { buildCoverage, encodeBinaryMask, encodeInstanceMask, planObjects, scaleMaskPng } from '../../src/render/index.ts';
 import { decodePng, det, params } from './helpers.ts';
 
 const W = 200;
@@ -27,6 +27,7 @@ test('binary mask: one channel, 255 over anonymised pixels, 0 elsewhere and in i
   assert.equal(img.data[80 * W + 115], 0, 'inside the ignore region');
   assert.equal(img.data[10 * W + 10], 0, 'background');
   assert.deepEqual(new Set(img.data), new Set([0, 255]));
+  assert.ok((await encodeBinaryMask(buildCoverage(plan))).equals(png), 'from the coverage or from the plan: same mask');
 });
 
 test('instance mask: R 0, G instance id in detection order, B type bits OR-combined where objects overlap', async () => {

@@ -6,7 +6,7 @@ import type { Detection, ProcessParams } from '../../types.ts';
 import { decodeImage } from './decode.ts';
 import { detectObjects } from './detect.ts';
 import { encodeImage } from './encode.ts';
-import { renderOutputs } from './render.ts';
+import { renderImage, renderMasks } from './render.ts';
 import { writeOutputs, type OutputFile } from './write.ts';
 
 export interface ImageJob {
@@ -26,7 +26,7 @@ export interface ImageResult {
   width: number;
   height: number;
   format: 'jpeg' | 'png';
-  /** Milliseconds per stage: decode, detect (and detect.<detector>), render, masks, encode, write. */
+  /** Milliseconds per stage: decode, detect (and detect.<detector>), render, masks, encode, write; masks and encode overlap. */
   timings: Record<string, number>;
 }
 
@@ -43,9 +43,12 @@ export async function processImage(job: ImageJob): Promise<ImageResult> {
   const { image } = decoded;
   const found = await timed('detect', () => detectObjects(job.engine, image, job.params));
   Object.assign(timings, found.timings);
-  const rendered = await renderOutputs(image, found.detections, job.params);
-  Object.assign(timings, rendered.timings);
-  const encoded = rendered.image ? await timed('encode', () => encodeImage(decoded, rendered.image!, job.params)) : undefined;
+  const rendered = await timed('render', () => renderImage(image, found.detections, job.params));
+  // libvips runs one thread per image here, so the image and the masks encode side by side.
+  const [encoded, masks] = await Promise.all([
+    rendered.image ? timed('encode', () => encodeImage(decoded, rendered.image!, job.params)) : undefined,
+    timed('masks', () => renderMasks(rendered.plan, job.params)),
+  ]);
 
   const ext = decoded.format === 'png' ? 'png' : 'jpg';
   const names = {
@@ -56,8 +59,8 @@ export async function processImage(job: ImageJob): Promise<ImageResult> {
   };
   const files: OutputFile[] = [];
   if (encoded) files.push({ name: names.anonymised, data: encoded });
-  if (rendered.binaryMask) files.push({ name: names.binaryMask, data: rendered.binaryMask });
-  if (rendered.instanceMask) files.push({ name: names.instanceMask, data: rendered.instanceMask });
+  if (masks.binaryMask) files.push({ name: names.binaryMask, data: masks.binaryMask });
+  if (masks.instanceMask) files.push({ name: names.instanceMask, data: masks.instanceMask });
   const metadata = buildMetadata({
     id: job.id,
     filename: basename(job.inputPath),
@@ -76,8 +79,8 @@ export async function processImage(job: ImageJob): Promise<ImageResult> {
   return {
     outputs: {
       anonymised: encoded ? pathOf(names.anonymised) : undefined,
-      binaryMask: rendered.binaryMask ? pathOf(names.binaryMask) : undefined,
-      instanceMask: rendered.instanceMask ? pathOf(names.instanceMask) : undefined,
+      binaryMask: masks.binaryMask ? pathOf(names.binaryMask) : undefined,
+      instanceMask: masks.instanceMask ? pathOf(names.instanceMask) : undefined,
       metadata: pathOf(names.metadata),
     },
     detections: found.detections,

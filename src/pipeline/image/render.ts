@@ -1,28 +1,33 @@
 // Step 3: anonymised pixels and the masks this task asked for, all from one object plan.
-import { anonymise, encodeBinaryMask, encodeInstanceMask, planObjects } from '../../render/index.ts';
+import { anonymise, encodeBinaryMask, encodeInstanceMask, planObjects, type ObjectPlan } from '../../render/index.ts';
 import type { Detection, ProcessParams, RgbImage } from '../../types.ts';
 
 export interface RenderStepResult {
   /** Absent for method detect. */
   image?: RgbImage;
   anonymised: boolean[];
-  binaryMask?: Buffer;
-  instanceMask?: Buffer;
-  timings: { render: number; masks: number };
+  plan: ObjectPlan;
 }
 
-export async function renderOutputs(image: RgbImage, detections: Detection[], params: ProcessParams): Promise<RenderStepResult> {
-  const t0 = performance.now();
+/** Anonymises in place: the decoded pixels are not needed afterwards, so no full-frame copy is made. */
+export async function renderImage(image: RgbImage, detections: Detection[], params: ProcessParams): Promise<RenderStepResult> {
   const plan = planObjects(image.width, image.height, detections, params);
-  const wantImage = params.method !== 'detect';
-  const result = wantImage ? await anonymise(image, detections, params, plan) : undefined;
-  const anonymised = result?.anonymised ?? detections.map(() => false);
-  const t1 = performance.now();
+  if (params.method === 'detect') return { anonymised: detections.map(() => false), plan };
+  const result = await anonymise(image, detections, params, { plan, inPlace: true });
+  return { image: result.image, anonymised: result.anonymised, plan };
+}
+
+export interface MaskFiles {
+  binaryMask?: Buffer;
+  instanceMask?: Buffer;
+}
+
+export async function renderMasks(plan: ObjectPlan, params: ProcessParams): Promise<MaskFiles> {
   const wantBinary = params.saveMask === 'all' || params.saveMask === 'binary';
   const wantInstance = params.saveMask === 'all' || params.saveMask === 'instance';
   const [binaryMask, instanceMask] = await Promise.all([
     wantBinary ? encodeBinaryMask(plan, params.maskScale) : undefined,
     wantInstance ? encodeInstanceMask(plan, params.maskScale) : undefined,
   ]);
-  return { image: result?.image, anonymised, binaryMask, instanceMask, timings: { render: t1 - t0, masks: performance.now() - t1 } };
+  return { binaryMask, instanceMask };
 }

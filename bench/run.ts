@@ -1,0 +1,121 @@
+// `npm run bench`: per-stage cost of the image pipeline on CPU against the codec floor
+// (sharp decode + JPEG encode of the same image, measured in the same run). Not a test.
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { createDetectionEngine, type DetectionEngine } from '../src/detect/engine.ts';
+import { processImage, type ImageResult } from '../src/pipeline/image/index.ts';
+import { DEFAULT_PARAMS, type ObjectClass } from '../src/types.ts';
+import { makeBenchImages, type BenchImage } from './images.ts';
+
+const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+const CLASS_SETS: { label: string; classes: ObjectClass[] }[] = [
+  { label: 'faces+plates', classes: ['face', 'license-plate'] },
+  { label: 'all four', classes: ['face', 'license-plate', 'person', 'vehicle'] },
+];
+
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+const fmt = (ms: number) => (ms >= 100 ? ms.toFixed(0) : ms.toFixed(1));
+
+/** Decode to raw pixels + encode JPEG q90: the least any anonymiser that re-encodes must spend. */
+async function codecFloor(image: BenchImage): Promise<{ decode: number; encode: number }> {
+  const bytes = await readFile(image.path);
+  const decode: number[] = [];
+  const encode: number[] = [];
+  for (let i = 0; i < RUNS + 1; i++) {
+    const t0 = performance.now();
+    const { data, info } = await sharp(bytes).raw().toBuffer({ resolveWithObject: true });
+    const t1 = performance.now();
+    await sharp(data, { raw: { width: info.width, height: info.height, channels: 3 } }).jpeg({ quality: 90 }).toBuffer();
+    const t2 = performance.now();
+    if (i === 0) continue; // warm-up
+    decode.push(t1 - t0);
+    encode.push(t2 - t1);
+  }
+  return { decode: mean(decode), encode: mean(encode) };
+}
+
+async function runOnce(engine: DetectionEngine, image: BenchImage, classes: ObjectClass[], outDir: string, n: number): Promise<{ result: ImageResult; ms: number }> {
+  const params = { ...structuredClone(DEFAULT_PARAMS), classes };
+  const t0 = performance.now();
+  const result = await processImage({ id: `bench-${n}`, inputPath: image.path, outputDir: outDir, stem: `out-${n}`, params, engine });
+  return { result, ms: performance.now() - t0 };
+}
+
+/** Images per second with `concurrency` images in flight on one engine (as the task queue runs them). */
+async function throughput(engine: DetectionEngine, image: BenchImage, classes: ObjectClass[], outDir: string, concurrency: number): Promise<number> {
+  const total = concurrency * 2;
+  let next = 0;
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < total) await runOnce(engine, image, classes, outDir, next++);
+    }),
+  );
+  return (total * 1000) / (performance.now() - t0);
+}
+
+async function benchImage(engine: DetectionEngine, image: BenchImage, classes: ObjectClass[], outDir: string): Promise<string[]> {
+  const floor = await codecFloor(image);
+  await runOnce(engine, image, classes, outDir, 0); // warm-up: first inference allocates
+  const runs: { result: ImageResult; ms: number }[] = [];
+  for (let i = 0; i < RUNS; i++) runs.push(await runOnce(engine, image, classes, outDir, i));
+  const stages = [...new Set(runs.flatMap((r) => Object.keys(r.result.timings)))];
+  const stageLine = stages.map((s) => `${s} ${fmt(mean(runs.map((r) => r.result.timings[s] ?? 0)))}`).join(', ');
+  const e2e = mean(runs.map((r) => r.ms));
+  const floorMs = floor.decode + floor.encode;
+  const c1 = await throughput(engine, image, classes, outDir, 1);
+  const c2 = await throughput(engine, image, classes, outDir, 2);
+  return [
+    `  ${image.label}: ${runs[0].result.detections.length} objects`,
+    `    ms per stage: ${stageLine}`,
+    `    end-to-end ${fmt(e2e)} ms; codec floor ${fmt(floorMs)} ms (decode ${fmt(floor.decode)} + JPEG q90 encode ${fmt(floor.encode)}); ratio ${(e2e / floorMs).toFixed(2)}×`,
+    `    images/s: ${c1.toFixed(2)} at concurrency 1, ${c2.toFixed(2)} at concurrency 2`,
+  ];
+}
+
+async function main(): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'anonymiser-bench-'));
+  const lines: string[] = [];
+  const print = (line: string) => {
+    lines.push(line);
+    console.log(line);
+  };
+  try {
+    const images = await makeBenchImages(dir);
+    print(`image pipeline benchmark, CPU, ${RUNS} timed runs after one warm-up; method blur, save-mask all`);
+    print(`inputs made from test/fixtures/faces.jpg (public domain/CC0): 12 MP = scaled to 2000 px and tiled 2×3; 1080p = scaled to cover`);
+    for (const set of CLASS_SETS) {
+      let engine: DetectionEngine;
+      try {
+        engine = await createDetectionEngine({ classes: set.classes, provider: 'cpu' });
+      } catch (err) {
+        print(`${set.label}: engine unavailable: ${(err as Error).message}`);
+        continue;
+      }
+      print(`${set.label} (provider ${engine.provider}):`);
+      try {
+        for (const image of images) for (const line of await benchImage(engine, image, set.classes, join(dir, 'out'))) print(line);
+      } finally {
+        await engine.dispose();
+      }
+    }
+    print(`peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`);
+
+    // ---- video (added by the video pipeline engineer: bench/video.ts exports benchVideo(): Promise<string[]>) ----
+    const videoBench = new URL('./video.ts', import.meta.url);
+    if (existsSync(videoBench)) {
+      const { benchVideo } = (await import(videoBench.href)) as { benchVideo: () => Promise<string[]> };
+      for (const line of await benchVideo()) print(line);
+    } else {
+      print('video: bench/video.ts not present yet');
+    }
+    // ---- end video ----
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+await main();
