@@ -31,7 +31,7 @@ export class GraphBuilder {
     return name;
   }
 
-  /** Reserves a name chosen elsewhere (graph inputs, tensor names from the source model). */
+  /** Reserves a name chosen elsewhere (graph inputs and outputs); reserving twice is allowed, so outputs can be reserved before the node that produces them exists. */
   reserve(name: string): string {
     this.used.add(name);
     return name;

@@ -1,5 +1,7 @@
 /** Runs the original TFJS graph model in @tensorflow/tfjs (pure-JS CPU backend) as a reference. */
 import * as tf from '@tensorflow/tfjs';
+import { readTfjsGraph } from './tfjs-reader.ts';
+import type { ConstTensor } from './tfjs-reader.ts';
 
 let backendReady: Promise<boolean> | undefined;
 
@@ -8,17 +10,33 @@ export interface TensorOut {
   data: Float32Array;
 }
 
-export async function runTfjsModel(modelJson: Uint8Array, shards: Map<string, Uint8Array>, feeds: Record<string, TensorOut>, outputs: string[]): Promise<Record<string, TensorOut>> {
+/**
+ * `patchWeights` may replace dequantised weights before the model runs (e.g. to undo a constant the TFJS
+ * build rounded to fp16); weights are then handed to tfjs as plain float32/int32.
+ */
+export async function runTfjsModel(
+  modelJson: Uint8Array,
+  shards: Map<string, Uint8Array>,
+  feeds: Record<string, TensorOut>,
+  outputs: string[],
+  patchWeights?: (name: string, tensor: ConstTensor) => ConstTensor,
+): Promise<Record<string, TensorOut>> {
   backendReady ??= tf.setBackend('cpu');
   await backendReady;
   const json = JSON.parse(new TextDecoder().decode(modelJson));
-  const weightSpecs = json.weightsManifest.flatMap((g: { weights: unknown[] }) => g.weights);
-  const parts = json.weightsManifest.flatMap((g: { paths: string[] }) => g.paths.map((p) => shards.get(p)!));
-  const weightData = new Uint8Array(parts.reduce((n: number, p: Uint8Array) => n + p.length, 0));
+  const weights = readTfjsGraph(modelJson, shards).weights;
+  const weightSpecs: { name: string; shape: number[]; dtype: string }[] = [];
+  const chunks: Uint8Array[] = [];
+  for (const [name, original] of weights) {
+    const t = patchWeights ? patchWeights(name, original) : original;
+    weightSpecs.push({ name, shape: t.dims, dtype: t.dtype });
+    chunks.push(t.dtype === 'bool' ? Uint8Array.from(t.data) : new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
+  }
+  const weightData = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
   let o = 0;
-  for (const p of parts) {
-    weightData.set(p, o);
-    o += p.length;
+  for (const c of chunks) {
+    weightData.set(c, o);
+    o += c.length;
   }
   const model = await tf.loadGraphModel(
     tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs, weightData: weightData.buffer, format: json.format, signature: json.signature }),

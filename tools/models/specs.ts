@@ -5,7 +5,27 @@ import { finishModel } from './encode.ts';
 import type { NpmPackage } from './npm-source.ts';
 import { PACKAGES, packageId } from './sources.ts';
 import { COCO_80 } from './coco-labels.ts';
-import { NANODET_OUTPUTS, validateNanodet } from './validations.ts';
+import { NANODET_OUTPUTS, validateFaceFullRange, validateNanodet, validateSelfie } from './validations.ts';
+import { readTflite } from './tflite-reader.ts';
+import { convertTflite } from './tflite-to-onnx.ts';
+import { packageFiles } from './npm-source.ts';
+
+const FACE_FULL = 'package/face_detection_full_range.tflite';
+const FACE_SHORT = 'package/face_detection_short_range.tflite';
+const SELFIE = 'package/selfie_segmentation.tflite';
+
+function tfliteToOnnx(bytes: Uint8Array, name: string, source: string, names: { inputNames?: Record<string, string>; outputNames?: Record<string, string> }): BuiltModel {
+  const graph = convertTflite(readTflite(bytes), name, names);
+  return finishModel(graph, { source, licence: 'Apache-2.0', description: `${name}: converted from TFLite by tools/models` });
+}
+
+const FACE_NAMES = { inputNames: { input: 'input' }, outputNames: { reshaped_regressor_face_4: 'regressors', reshaped_classifier_face_4: 'classificators', regressors: 'regressors', classificators: 'classificators' } };
+
+/** The short-range model is not shipped; it is converted only to cross-check the converter against keijiro's ONNX. */
+export function buildFaceShortRange(): BuiltModel {
+  const bytes = packageFiles(PACKAGES.mediapipeFace, [FACE_SHORT]).get(FACE_SHORT)!;
+  return tfliteToOnnx(bytes, 'face_short_range', `${packageId(PACKAGES.mediapipeFace)} face_detection_short_range.tflite`, FACE_NAMES);
+}
 
 export interface InputDoc {
   name: string;
@@ -103,5 +123,34 @@ export const MODEL_SPECS: ModelSpec[] = [
       return finishModel(onnx, { source: `${packageId(PACKAGES.humanModels)} models/nanodet.json`, licence: 'Apache-2.0', description: 'NanoDet COCO-80 416x416; see models/README.md for decoding' });
     },
     validate: validateNanodet,
+  },
+  {
+    name: 'face_full_range',
+    task: 'face detection, MediaPipe full-range model (faces up to about 5 m)',
+    source: { pkg: PACKAGES.mediapipeFace, paths: [FACE_FULL] },
+    upstream: 'google/mediapipe face_detection_full_range.tflite',
+    licence: 'Apache-2.0',
+    input: { name: 'input', shape: [1, 192, 192, 3], layout: 'NHWC', dtype: 'float32', range: '[-1, 1]', normalisation: 'RGB, v / 127.5 - 1; stretch or letterbox to 192x192' },
+    outputs: [
+      { name: 'regressors', shape: [1, 2304, 16], meaning: 'per anchor: box centre offset dx, dy and size w, h, then 6 keypoints (x, y), all in 192-pixel input units relative to the anchor centre; anchors = 48x48 grid, stride 4, one per cell, centre ((col+0.5)*4, (row+0.5)*4), row-major' },
+      { name: 'classificators', shape: [1, 2304, 1], meaning: 'face score logit per anchor; sigmoid gives the probability' },
+    ],
+    classes: ['face'],
+    conversion: 'TFLite to ONNX opset 13 by tools/models (tflite-to-onnx.ts): fp16 weights (DEQUANTIZE) widened to fp32, activations NCHW inside, NHWC at the graph boundary, outputs renamed',
+    build: (files) => tfliteToOnnx(files.get(FACE_FULL)!, 'face_full_range', `${packageId(PACKAGES.mediapipeFace)} face_detection_full_range.tflite`, FACE_NAMES),
+    validate: (bytes) => validateFaceFullRange(bytes, buildFaceShortRange().bytes),
+  },
+  {
+    name: 'selfie_segmentation',
+    task: 'person segmentation, MediaPipe selfie segmentation (general, 256x256)',
+    source: { pkg: PACKAGES.mediapipeSelfie, paths: [SELFIE] },
+    upstream: 'google/mediapipe selfie_segmentation.tflite',
+    licence: 'Apache-2.0',
+    input: { name: 'input', shape: [1, 256, 256, 3], layout: 'NHWC', dtype: 'float32', range: '[0, 1]', normalisation: 'RGB, v / 255; stretch to 256x256' },
+    outputs: [{ name: 'mask', shape: [1, 256, 256, 1], meaning: 'person probability per pixel (sigmoid applied), NHWC' }],
+    classes: ['person'],
+    conversion: 'TFLite to ONNX opset 13 by tools/models (tflite-to-onnx.ts): fp16 weights widened to fp32; HARD_SWISH as x*HardSigmoid(x; 1/6, 0.5); the MediaPipe custom op Convolution2DTransposeBias as ConvTranspose with bias; output renamed',
+    build: (files) => tfliteToOnnx(files.get(SELFIE)!, 'selfie_segmentation', `${packageId(PACKAGES.mediapipeSelfie)} selfie_segmentation.tflite`, { inputNames: { input_1: 'input' }, outputNames: { activation_10: 'mask' } }),
+    validate: validateSelfie,
   },
 ];

@@ -315,6 +315,7 @@ function topologicalOrder(graph: TfjsGraph, outputs: string[]): TfNode[] {
 export function convertTfjsGraph(graph: TfjsGraph, name: string, options: TfjsConvertOptions = {}): OnnxGraph {
   const c = new Converter(graph);
   const outputList = options.outputs ?? graph.outputs.map((o): [string, string] => [o, o]);
+  for (const [, onnxName] of outputList) c.g.reserve(onnxName);
   const inputs: ValueInfo[] = [];
   for (const node of topologicalOrder(graph, outputList.map(([tf]) => tf))) {
     if (node.op === 'Placeholder') {

