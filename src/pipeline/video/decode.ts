@@ -4,26 +4,32 @@
 
 import type { RgbImage } from '../../types.ts';
 import { spawnFfmpeg, type FfmpegProcess } from './child.ts';
+import type { Rational } from './ffmpeg.ts';
 
 export interface FrameDecoder {
   frames: AsyncIterable<RgbImage>;
   process: FfmpegProcess;
 }
 
-export function decoderArgs(inputPath: string): string[] {
+/**
+ * Constant-rate sources: one output frame per decoded frame (passthrough), so frame count and
+ * timestamps match the source exactly. Variable-rate sources: the raw pipe cannot carry timestamps,
+ * so frames are placed on a constant `cfrRate` grid (ffmpeg duplicates or drops frames to do so),
+ * which keeps every frame within one frame period of its original time and the audio in sync.
+ */
+export function decoderArgs(inputPath: string, cfrRate?: Rational): string[] {
   return [
     '-hide_banner', '-nostdin', '-loglevel', 'error',
     '-i', inputPath,
     '-map', '0:v:0',
-    // One output frame per decoded frame: no duplicates or drops to fit a rate grid.
-    '-vsync', 'passthrough',
+    ...(cfrRate ? ['-vsync', 'cfr', '-r', `${cfrRate.num}/${cfrRate.den}`] : ['-vsync', 'passthrough']),
     '-f', 'rawvideo', '-pix_fmt', 'rgb24',
     'pipe:1',
   ];
 }
 
-export function startDecoder(ffmpeg: string, inputPath: string, width: number, height: number): FrameDecoder {
-  const process = spawnFfmpeg(ffmpeg, decoderArgs(inputPath), ['ignore', 'pipe', 'pipe']);
+export function startDecoder(ffmpeg: string, inputPath: string, width: number, height: number, cfrRate?: Rational): FrameDecoder {
+  const process = spawnFfmpeg(ffmpeg, decoderArgs(inputPath, cfrRate), ['ignore', 'pipe', 'pipe']);
   const frameBytes = width * height * 3;
 
   async function* frames(): AsyncGenerator<RgbImage> {

@@ -36,12 +36,12 @@ export interface MediaInfo {
   codedHeight: number;
   /** Clockwise degrees a player rotates the stored frames by: 0, 90, 180 or 270. */
   rotation: number;
-  /** Nominal rate (ffprobe r_frame_rate) for constant-rate video, the average rate for variable-rate video. */
+  /** The output rate: ffprobe's r_frame_rate, or for variable-rate video with an implausible r_frame_rate, the average rate. */
   fps: Rational;
   avgFps: Rational;
   variableFrameRate: boolean;
   frameCount: number;
-  /** False when the container gives no frame count and it was estimated from duration × fps. */
+  /** Frames the pipeline will produce. False when estimated from duration × fps (no count in the container, or variable rate). */
   frameCountExact: boolean;
   durationSec: number;
   /** Seconds by which the video stream starts after the file's earliest stream (keeps A/V sync on re-encode). */
@@ -212,12 +212,18 @@ export async function probeMedia(path: string): Promise<MediaInfo> {
   const avgFps = parseRational(video.avg_frame_rate) ?? rFps;
   if (!rFps || !avgFps) throw new UndecodableFileError('the video stream has no frame rate');
   const variableFrameRate = Math.abs(rationalToNumber(rFps) - rationalToNumber(avgFps)) / rationalToNumber(rFps) > 0.001;
-  const fps = variableFrameRate ? avgFps : rFps;
+  // ffprobe's r_frame_rate of a variable-rate file is the rate that represents all its timestamps,
+  // sometimes absurdly high (1000/1 in some WebM); then the average rate is the better grid.
+  const fps = variableFrameRate && rationalToNumber(rFps) > 2 * rationalToNumber(avgFps) ? avgFps : rFps;
 
   const durationSec = Number(video.duration ?? probe.format?.duration ?? NaN);
   let frameCount = Number(video.nb_frames ?? NaN);
   let frameCountExact = Number.isFinite(frameCount) && frameCount > 0;
-  if (!frameCountExact) {
+  if (variableFrameRate && Number.isFinite(durationSec)) {
+    // Decoded onto a constant grid (see decode.ts), so the output count follows from the duration.
+    frameCount = Math.round(durationSec * rationalToNumber(fps));
+    frameCountExact = false;
+  } else if (!frameCountExact) {
     const counted = await countVideoPackets(ffprobe, path);
     if (counted) {
       frameCount = counted;

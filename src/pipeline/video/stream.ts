@@ -74,7 +74,7 @@ export async function runVideoStream(job: VideoStreamJob): Promise<VideoStreamRe
   const metadata = new VideoMetadataWriter(job.outputDir, job.stem);
   await metadata.open();
 
-  const decoder = startDecoder(ffmpeg, job.inputPath, width, height);
+  const decoder = startDecoder(ffmpeg, job.inputPath, width, height, media.variableFrameRate ? fps : undefined);
   let encoder: FrameEncoder | null = null;
   if (writesVideo) {
     encoder = startEncoder(ffmpeg, { inputPath: job.inputPath, outputPath: partPath, width, height, fps, quality: job.params.quality, media });
