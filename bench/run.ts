@@ -16,15 +16,20 @@ const CLASS_SETS: { label: string; classes: ObjectClass[] }[] = [
   { label: 'all four', classes: ['face', 'license-plate', 'person', 'vehicle'] },
 ];
 
-const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+/** Median: other work on the machine makes single runs jump; the median resists that better than the mean. */
+const mean = (xs: number[]) => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+};
 const fmt = (ms: number) => (ms >= 100 ? ms.toFixed(0) : ms.toFixed(1));
 
 /** Decode to raw pixels + encode JPEG q90: the least any anonymiser that re-encodes must spend. */
-async function codecFloor(image: BenchImage): Promise<{ decode: number; encode: number }> {
+async function codecFloor(image: BenchImage, runs: number): Promise<{ decode: number[]; encode: number[] }> {
   const bytes = await readFile(image.path);
   const decode: number[] = [];
   const encode: number[] = [];
-  for (let i = 0; i < RUNS + 1; i++) {
+  for (let i = 0; i < runs + 1; i++) {
     const t0 = performance.now();
     const { data, info } = await sharp(bytes).raw().toBuffer({ resolveWithObject: true });
     const t1 = performance.now();
@@ -34,7 +39,7 @@ async function codecFloor(image: BenchImage): Promise<{ decode: number; encode: 
     decode.push(t1 - t0);
     encode.push(t2 - t1);
   }
-  return { decode: mean(decode), encode: mean(encode) };
+  return { decode, encode };
 }
 
 async function runOnce(engine: DetectionEngine, image: BenchImage, classes: ObjectClass[], outDir: string, n: number): Promise<{ result: ImageResult; ms: number }> {
@@ -58,10 +63,18 @@ async function throughput(engine: DetectionEngine, image: BenchImage, classes: O
 }
 
 async function benchImage(engine: DetectionEngine, image: BenchImage, classes: ObjectClass[], outDir: string): Promise<string[]> {
-  const floor = await codecFloor(image);
   await runOnce(engine, image, classes, outDir, 0); // warm-up: first inference allocates
   const runs: { result: ImageResult; ms: number }[] = [];
-  for (let i = 0; i < RUNS; i++) runs.push(await runOnce(engine, image, classes, outDir, i));
+  const floorDecode: number[] = [];
+  const floorEncode: number[] = [];
+  // The floor is measured next to each pipeline run so both see the same machine load.
+  for (let i = 0; i < RUNS; i++) {
+    const f = await codecFloor(image, 1);
+    floorDecode.push(...f.decode);
+    floorEncode.push(...f.encode);
+    runs.push(await runOnce(engine, image, classes, outDir, i));
+  }
+  const floor = { decode: mean(floorDecode), encode: mean(floorEncode) };
   const stages = [...new Set(runs.flatMap((r) => Object.keys(r.result.timings)))];
   const stageLine = stages.map((s) => `${s} ${fmt(mean(runs.map((r) => r.result.timings[s] ?? 0)))}`).join(', ');
   const e2e = mean(runs.map((r) => r.ms));
@@ -85,7 +98,7 @@ async function main(): Promise<void> {
   };
   try {
     const images = await makeBenchImages(dir);
-    print(`image pipeline benchmark, CPU, ${RUNS} timed runs after one warm-up; method blur, save-mask all`);
+    print(`image pipeline benchmark, CPU, median of ${RUNS} timed runs after one warm-up (BENCH_RUNS to change); method blur, save-mask all`);
     print(`inputs made from test/fixtures/faces.jpg (public domain/CC0): 12 MP = scaled to 2000 px and tiled 2×3; 1080p = scaled to cover`);
     for (const set of CLASS_SETS) {
       let engine: DetectionEngine;
