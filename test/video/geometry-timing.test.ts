@@ -79,3 +79,12 @@ test('a rotated phone video is anonymised upright and not rotated twice on playb
   assert.equal(output.length, shown.length);
   output.forEach((frame, i) => assert.ok(meanAbsDiff(frame, shown[i]!, whole(96, 160)) < 4, `frame ${i}`));
 });
+
+test('an odd-sized source is encoded (4:2:0 needs even sides: one extra edge row and column)', async () => {
+  const { ffmpeg } = requireFfmpeg();
+  const odd = join(dir, 'odd.mp4');
+  await run(ffmpeg, ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=s=320x240:r=25:d=0.4', '-vf', 'scale=161:121,format=yuv444p', '-c:v', 'libx264', odd]);
+  const result = await processVideo({ id: 'odd', inputPath: odd, outputDir: join(dir, 'odd-out'), stem: 'odd', params, engine });
+  const probe = await probeJson(result.outputs.anonymised!);
+  assert.deepEqual([probe.streams[0]!.width, probe.streams[0]!.height, probe.streams[0]!.nb_frames], [162, 122, '10']);
+});

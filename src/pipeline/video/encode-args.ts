@@ -76,6 +76,12 @@ export function encoderArgs(s: EncoderSettings): string[] {
     '-c:v', 'libx264', '-preset', X264_PRESET, '-crf', String(crfFromQuality(s.quality)), '-pix_fmt', 'yuv420p',
     ...colourArgs(s.media.colour),
   );
+  // 4:2:0 needs even sides and H.264 can only crop in steps of 2 there, so an odd-sized source comes
+  // out one row/column larger, the extra edge repeating its neighbour (not black, not 4:4:4, which
+  // many players cannot show).
+  if (s.width % 2 || s.height % 2) {
+    args.push('-vf', `pad=ceil(iw/2)*2:ceil(ih/2)*2:0:0,fillborders=right=${s.width % 2}:bottom=${s.height % 2}:mode=smear`);
+  }
   // Tags are re-set one by one (not -map_metadata 1) so that GPS keys in any spelling are dropped.
   args.push('-map_metadata', '-1', '-map_metadata:s:v:0', '1:s:v:0', '-metadata:s:v:0', 'rotate=0');
   s.media.audio.forEach((a, i) => {
