@@ -97,8 +97,10 @@ const maskDownload =
     const task = ctx.service.get(idOf(req));
     const scale = parseMaskScale(req.query as Record<string, unknown>);
     const path = outputPath(task, kind === 'binary' ? task.outputs.binaryMask : task.outputs.instanceMask, `${kind} mask`);
-    if (scale === undefined || scale === 100) return sendFile(res, path, 'image/png');
-    res.type('image/png').send(await scaleMaskPng(await readFile(path), scale, kind));
+    // ?mask-scale= is relative to the image, like the upload's mask-scale that sized the stored mask.
+    const relativeToStored = scale === undefined ? 100 : (scale / task.params.maskScale) * 100;
+    if (relativeToStored >= 100) return sendFile(res, path, 'image/png');
+    res.type('image/png').send(await scaleMaskPng(await readFile(path), relativeToStored, kind));
   };
 
 const anonymised = download((t) => t.outputs.anonymised, 'anonymised file');

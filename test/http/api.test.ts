@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import sharp from 'sharp';
 import { startTestServer, waitForTask, type TestServer } from '../helpers/server.ts';
 import { FACE_PHOTO } from '../helpers/fixtures.ts';
+import { bytes } from '../helpers/body.ts';
 
 let server: TestServer;
 let photo: Buffer;
@@ -21,8 +22,8 @@ after(async () => {
   await server?.stop();
 });
 
-const post = (query: string, body: BodyInit, headers: Record<string, string> = {}) =>
-  fetch(`${server.url}/v1/file${query}`, { method: 'POST', body, headers: { 'content-type': 'image/jpeg', ...headers } });
+const post = (query: string, body: Uint8Array, headers: Record<string, string> = {}) =>
+  fetch(`${server.url}/v1/file${query}`, { method: 'POST', body: bytes(body), headers: { 'content-type': 'image/jpeg', ...headers } });
 
 async function rawPixels(buf: Buffer) {
   const { data, info } = await sharp(buf).removeAlpha().raw().toBuffer({ resolveWithObject: true });
@@ -89,7 +90,7 @@ test('a face photo posted synchronously comes back anonymised, with masks and me
 
 test('multipart uploads use the fileobject field', async () => {
   const form = new FormData();
-  form.append('fileobject', new Blob([photo], { type: 'image/jpeg' }), 'group.jpg');
+  form.append('fileobject', new Blob([bytes(photo)], { type: 'image/jpeg' }), 'group.jpg');
   const res = await fetch(`${server.url}/v1/file?face=true&method=pixelate`, { method: 'POST', body: form });
   assert.equal(res.status, 200);
   const task = (await res.json()) as Record<string, any>;

@@ -5,6 +5,7 @@ import { readFile, readdir } from 'node:fs/promises';
 import sharp from 'sharp';
 import { startTestServer, waitForTask, type TestServer } from '../helpers/server.ts';
 import { FACE_PHOTO } from '../helpers/fixtures.ts';
+import { bytes } from '../helpers/body.ts';
 
 let server: TestServer;
 let photo: Buffer;
@@ -33,8 +34,8 @@ async function inputFiles(): Promise<string[]> {
   return names.filter((n) => n !== '.incoming');
 }
 
-const post = (query: string, body: BodyInit, type = 'image/jpeg', headers: Record<string, string> = {}) =>
-  fetch(`${server.url}/v1/file${query}`, { method: 'POST', body, headers: { 'content-type': type, ...headers } });
+const post = (query: string, body: Uint8Array, type = 'image/jpeg', headers: Record<string, string> = {}) =>
+  fetch(`${server.url}/v1/file${query}`, { method: 'POST', body: bytes(body), headers: { 'content-type': type, ...headers } });
 
 test('400 names the bad parameter', async () => {
   const body = await expectError(await post('?method=smudge', photo), 400, 'bad_parameter', /^method:/);
@@ -58,7 +59,7 @@ test('413 for an upload over --max-upload-mb, raw and multipart', async () => {
   big[0] = 0xff; big[1] = 0xd8; big[2] = 0xff;
   await expectError(await post('', big), 413, 'payload_too_large');
   const form = new FormData();
-  form.append('fileobject', new Blob([big]), 'big.jpg');
+  form.append('fileobject', new Blob([bytes(big)]), 'big.jpg');
   await expectError(await fetch(`${server.url}/v1/file`, { method: 'POST', body: form }), 413, 'payload_too_large');
 });
 
@@ -127,7 +128,7 @@ test('status answers 500 and uploads are refused when the models cannot be loade
     const body = (await res.json()) as Record<string, any>;
     assert.equal(body.status, 'down');
     assert.ok(body.error);
-    await expectError(await fetch(`${broken.url}/v1/file`, { method: 'POST', body: photo, headers: { 'content-type': 'image/jpeg' } }), 500, 'models_unavailable');
+    await expectError(await fetch(`${broken.url}/v1/file`, { method: 'POST', body: bytes(photo), headers: { 'content-type': 'image/jpeg' } }), 500, 'models_unavailable');
   } finally {
     await broken.stop();
   }

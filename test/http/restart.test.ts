@@ -9,6 +9,7 @@ import { createInterface } from 'node:readline';
 import sharp from 'sharp';
 import { waitForTask } from '../helpers/server.ts';
 import { FACE_PHOTO } from '../helpers/fixtures.ts';
+import { bytes } from '../helpers/body.ts';
 
 const BIN = new URL('../../bin/anonymiser', import.meta.url).pathname;
 
@@ -38,7 +39,7 @@ async function startProcess(root: string): Promise<{ child: ChildProcess; url: s
 const exited = (child: ChildProcess) => new Promise<number | null>((r) => (child.exitCode !== null ? r(child.exitCode) : child.once('exit', (code) => r(code))));
 
 async function postAsync(url: string, body: Buffer): Promise<string> {
-  const res = await fetch(`${url}/v1/file`, { method: 'POST', body, headers: { 'content-type': 'image/jpeg', 'x-is-async': 'true' } });
+  const res = await fetch(`${url}/v1/file`, { method: 'POST', body: bytes(body), headers: { 'content-type': 'image/jpeg', 'x-is-async': 'true' } });
   assert.equal(res.status, 202);
   return ((await res.json()) as { id: string }).id;
 }
