@@ -55,7 +55,7 @@ function readOctal(block: Uint8Array, start: number, length: number): number {
   return text === '' ? 0 : parseInt(text, 8);
 }
 
-/** Walks a (ustar/pax) tar archive and returns the regular files whose paths are wanted. */
+/** Walks a (ustar, pax or GNU) tar archive and returns the regular files whose paths are wanted. */
 export function extractFromTar(tar: Uint8Array, wanted: ReadonlySet<string>): Map<string, Uint8Array> {
   const found = new Map<string, Uint8Array>();
   let offset = 0;
@@ -73,6 +73,11 @@ export function extractFromTar(tar: Uint8Array, wanted: ReadonlySet<string>): Ma
     if (type === 'x') {
       const match = /\d+ path=([^\n]*)\n/.exec(new TextDecoder().decode(data));
       paxPath = match?.[1];
+      continue;
+    }
+    if (type === 'L') {
+      // GNU long name: the entry's data is the path of the next entry.
+      paxPath = readString(data, 0, data.length);
       continue;
     }
     const path = paxPath ?? (prefix ? `${prefix}/${name}` : name);

@@ -27,15 +27,7 @@ export const PACKAGES = {
     version: '0.1.1675465747',
     integrity: 'sha512-IxYxNhwE5VwOm52L1yoFWYLP7q9Pd+NJjzOC5tlepfvEGaY3o9hslhUrx9BgseqdfZtKSDtd/4NfCSMjNzQalA==',
   },
-  /** Only for validation: `package/assets/samples.jpg` (a real photo collage) is the reference input. Never shipped. */
-  human: {
-    name: '@vladmandic/human',
-    version: '3.3.6',
-    integrity: 'sha512-Nr5mPfq1gQ+uKeXY5uM3Fj8UxvF5CEh2s6txM5wRThqaW0mF9huooOuZSrT8hhGho0hGaXLFdAwfD/2+teCv6A==',
-  },
 } satisfies Record<string, NpmPackage>;
-
-export const VALIDATION_IMAGE = { pkg: PACKAGES.human, path: 'package/assets/samples.jpg' };
 
 export function packageId(pkg: NpmPackage): string {
   return `${pkg.name}@${pkg.version}`;

@@ -4,7 +4,9 @@
  */
 import * as ort from 'onnxruntime-node';
 import { packageFiles } from './npm-source.ts';
-import { PACKAGES, VALIDATION_IMAGE } from './sources.ts';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { PACKAGES } from './sources.ts';
 import { imageToTensor } from './preprocess.ts';
 import type { InputRecipe } from './preprocess.ts';
 import { maxAbsDiff, runTfjsModel } from './oracle-tfjs.ts';
@@ -33,8 +35,12 @@ export function round2(x: number): number {
   return x === 0 ? 0 : Number(x.toPrecision(2));
 }
 
-export function validationImage(): Uint8Array {
-  return packageFiles(VALIDATION_IMAGE.pkg, [VALIDATION_IMAGE.path]).get(VALIDATION_IMAGE.path)!;
+/** Public-domain photos committed in test/fixtures (see test/fixtures/SOURCES.md). */
+export const PERSON_PHOTO = 'test/fixtures/astronaut.jpg';
+export const FACES_PHOTO = 'test/fixtures/faces.jpg';
+
+export function fixture(path: string): Uint8Array {
+  return readFileSync(resolve(import.meta.dirname, '../..', path));
 }
 
 export async function runOnnx(bytes: Uint8Array, feeds: Record<string, { dims: number[]; data: Float32Array }>): Promise<Record<string, { dims: number[]; data: Float32Array }>> {
@@ -52,7 +58,7 @@ export async function runOnnx(bytes: Uint8Array, feeds: Record<string, { dims: n
 export async function validateNanodet(onnxBytes: Uint8Array): Promise<Record<string, unknown>> {
   const paths = ['package/models/nanodet.json', 'package/models/nanodet.bin'];
   const files = packageFiles(PACKAGES.humanModels, paths);
-  const input = await imageToTensor(validationImage(), NANODET_RECIPE);
+  const input = await imageToTensor(fixture(PERSON_PHOTO), NANODET_RECIPE);
   const reference = await runTfjsModel(files.get(paths[0]!)!, new Map([['nanodet.bin', files.get(paths[1]!)!]]), { input_1: input }, NANODET_OUTPUTS.map(([tf]) => tf));
   const converted = await runOnnx(onnxBytes, { input });
   const perOutput: Record<string, { maxAbsDiff: number; maxAbsValue: number }> = {};
@@ -62,7 +68,7 @@ export async function validateNanodet(onnxBytes: Uint8Array): Promise<Record<str
   }
   return {
     reference: `${PACKAGES.humanModels.name}@${PACKAGES.humanModels.version} models/nanodet.json run in @tensorflow/tfjs (cpu backend)`,
-    input: `${VALIDATION_IMAGE.pkg.name}@${VALIDATION_IMAGE.pkg.version} ${VALIDATION_IMAGE.path}, stretched to 416x416, BGR mean/std`,
+    input: `${PERSON_PHOTO}, stretched to 416x416, BGR mean/std`,
     outputs: perOutput,
   };
 }
@@ -70,12 +76,6 @@ export async function validateNanodet(onnxBytes: Uint8Array): Promise<Record<str
 export const FACE_RECIPE_128: InputRecipe = { width: 128, height: 128, layout: 'NHWC', channels: 'RGB', mean: [127.5, 127.5, 127.5], std: [127.5, 127.5, 127.5] };
 export const FACE_RECIPE_192: InputRecipe = { ...FACE_RECIPE_128, width: 192, height: 192 };
 export const SELFIE_RECIPE: InputRecipe = { width: 256, height: 256, layout: 'NHWC', channels: 'RGB', mean: [0, 0, 0], std: [255, 255, 255] };
-
-/** The group-photo part of the validation collage: large people, so a segmentation mask has real area. */
-export async function validationCrop(): Promise<Uint8Array> {
-  const sharp = (await import('sharp')).default;
-  return sharp(validationImage()).extract({ left: 160, top: 400, width: 640, height: 720 }).png().toBuffer();
-}
 
 /**
  * keijiro's face_detection_front_128x128_barracuda.onnx is the same MediaPipe short-range model converted
@@ -103,17 +103,17 @@ export async function compareShortRangeWithKeijiro(shortRangeOnnx: Uint8Array, i
 }
 
 export async function validateFaceFullRange(fullRangeOnnx: Uint8Array, shortRangeOnnx: Uint8Array): Promise<Record<string, unknown>> {
-  const photo = validationImage();
+  const photo = fixture(FACES_PHOTO);
   const noise = { dims: [1, 128, 128, 3], data: Float32Array.from({ length: 128 * 128 * 3 }, (_, i) => Math.sin(i * 0.37) * 0.95) };
   const onPhoto = await compareShortRangeWithKeijiro(shortRangeOnnx, await imageToTensor(photo, FACE_RECIPE_128));
   const onNoise = await compareShortRangeWithKeijiro(shortRangeOnnx, noise);
-  const full = await runOnnx(fullRangeOnnx, { input: await imageToTensor(await validationCrop(), FACE_RECIPE_192) });
+  const full = await runOnnx(fullRangeOnnx, { input: await imageToTensor(photo, FACE_RECIPE_192) });
   const logits = full['classificators']!.data;
   const anchorsAbove = logits.filter((v) => 1 / (1 + Math.exp(-v)) > 0.5).length;
   return {
     crossCheck: 'face_detection_short_range.tflite converted by the same code vs keijiro face_detection_front_128x128_barracuda.onnx (independent tf2onnx conversion of the same model)',
     shortRangeMaxAbsDiff: { photo: onPhoto, sinusoidInput: onNoise },
-    fullRangeOnPhoto: `${anchorsAbove} of 2304 anchors score > 0.5 on the group-photo crop of the validation image (before NMS)`,
+    fullRangeOnPhoto: `${anchorsAbove} of 2304 anchors score > 0.5 on ${FACES_PHOTO} (3 faces of 160-512 px in a 1200x700 frame, stretched to 192x192: only the largest is found without tiling), before NMS`,
     note: 'no independent runtime for the full-range TFLite exists here; the ops it uses are the short-range ops plus RESIZE_BILINEAR (checked in the selfie model)',
   };
 }
@@ -121,7 +121,7 @@ export async function validateFaceFullRange(fullRangeOnnx: Uint8Array, shortRang
 export async function validateSelfie(onnxBytes: Uint8Array): Promise<Record<string, unknown>> {
   const paths = ['package/models/selfie.json', 'package/models/selfie.bin'];
   const files = packageFiles(PACKAGES.humanModels, paths);
-  const input = await imageToTensor(await validationCrop(), SELFIE_RECIPE);
+  const input = await imageToTensor(fixture(PERSON_PHOTO), SELFIE_RECIPE);
   const ours = (await runOnnx(onnxBytes, { input }))['mask']!.data;
   const shards = new Map([['selfie.bin', files.get(paths[1]!)!]]);
   const compare = async (exactSixth: boolean) => {
@@ -134,7 +134,7 @@ export async function validateSelfie(onnxBytes: Uint8Array): Promise<Record<stri
   for (const v of ours) if (v > 0.5) positive++;
   return {
     reference: `${PACKAGES.humanModels.name}@${PACKAGES.humanModels.version} models/selfie.json (same weights, checked tensor by tensor) run in @tensorflow/tfjs (cpu)`,
-    input: `group-photo crop of ${VALIDATION_IMAGE.pkg.name}@${VALIDATION_IMAGE.pkg.version} ${VALIDATION_IMAGE.path}, 256x256 RGB 0..1`,
+    input: `${PERSON_PHOTO}, 256x256 RGB 0..1`,
     personFraction: Number((positive / ours.length).toFixed(3)),
     asShipped: await compare(false),
     withExactHardSwish: await compare(true),
