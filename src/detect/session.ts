@@ -35,6 +35,10 @@ export class SessionFactory {
 
   constructor(private readonly options: SessionFactoryOptions) {
     this.modelsDir = options.modelsDir ?? DEFAULT_MODELS_DIR;
+    // A failed accelerator attempt makes onnxruntime print its own multi-line error before throwing;
+    // the failure is reported once through `log` instead. onnxruntime reads this when its process-wide
+    // environment starts (the first session of any factory), hence set regardless of the choice here.
+    ort.env.logLevel = 'fatal';
   }
 
   modelPath(fileName: string): string {

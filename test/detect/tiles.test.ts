@@ -1,0 +1,35 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { cutByTileEdge, facePasses } from '../../src/detect/face.ts';
+import { gridTiles, windowStarts } from '../../src/detect/tiles.ts';
+
+test('windows cover the whole length with at least the asked overlap', () => {
+  const starts = windowStarts(1000, 192, 58);
+  assert.equal(starts[0], 0);
+  assert.equal(starts.at(-1)! + 192, 1000);
+  for (let i = 1; i < starts.length; i++) assert.ok(starts[i - 1]! + 192 - starts[i]! >= 58);
+  assert.deepEqual(windowStarts(100, 192, 50), [0]);
+});
+
+test('grid tiles are clamped to small images', () => {
+  const tiles = gridTiles(150, 400, 192, 60);
+  assert.ok(tiles.every((t) => t.x0 === 0 && t.x1 === 150));
+  assert.equal(tiles.at(-1)!.y1, 400);
+});
+
+test('face passes: whole image, then finer tiles within the run budget', () => {
+  const passes = facePasses(640, 480, 192, { zooms: [1, 2], maxRuns: 100 });
+  assert.equal(passes.length, 3);
+  assert.equal(passes[0]!.length, 1);
+  assert.ok(passes[1]!.every((t) => t.x1 - t.x0 === 192));
+  assert.ok(passes[2]!.every((t) => t.x1 - t.x0 === 96));
+  // A budget too small for the zoom-2 tiles drops that level only.
+  assert.equal(facePasses(640, 480, 192, { zooms: [1, 2], maxRuns: passes[1]!.length + 1 }).length, 2);
+});
+
+test('a box cut by an inner tile side is dropped, one at the image border is kept', () => {
+  const tile = { x0: 100, y0: 0, x1: 292, y1: 192 };
+  assert.equal(cutByTileEdge({ x0: 101, y0: 50, x1: 130, y1: 80 }, tile, 640, 480, 2), true);
+  assert.equal(cutByTileEdge({ x0: 150, y0: 0, x1: 180, y1: 30 }, tile, 640, 480, 2), false);
+  assert.equal(cutByTileEdge({ x0: 150, y0: 50, x1: 180, y1: 80 }, tile, 640, 480, 2), false);
+});
