@@ -1,7 +1,8 @@
 import type { Box, Detection, ObjectClass, RgbImage } from '../types.ts';
-import { ModelsUnavailableError } from '../errors.ts';
 import { clipBox } from './boxes.ts';
 import { FACE_MODELS, FaceDetector } from './face.ts';
+import { ObjectDetector } from './objects.ts';
+import { PersonMasker, SELFIE_MODEL_FILE } from './person-mask.ts';
 import { PlateDetector } from './plate.ts';
 import { SessionFactory, type ActiveProvider, type EngineLog } from './session.ts';
 import type { DetectOptions, ExecutionProviderChoice } from './types.ts';
@@ -43,11 +44,15 @@ export async function createDetectionEngine(options: CreateEngineOptions): Promi
       face = await FaceDetector.create(factory, { model });
     }
     const plate = wants('license-plate') ? await PlateDetector.create(factory) : undefined;
-    if (wants('person') || wants('vehicle')) {
-      throw new ModelsUnavailableError('person and vehicle detection need models/nanodet_coco.onnx, which is not available yet');
+    // Plates reuse vehicle boxes when the vehicle model is there anyway; it is not loaded for plates alone.
+    const objects = wants('person') || wants('vehicle') ? await ObjectDetector.create(factory) : undefined;
+    let masker: PersonMasker | undefined;
+    if (wants('person')) {
+      if (factory.has(SELFIE_MODEL_FILE)) masker = await PersonMasker.create(factory);
+      else options.log?.('warn', `${SELFIE_MODEL_FILE} not found; persons are covered by their boxes`);
     }
     const provider = await factory.activeProvider();
-    return new Engine(factory, provider, [...options.classes], face, plate);
+    return new Engine(factory, provider, [...options.classes], { face, plate, objects, masker });
   } catch (err) {
     await factory.dispose();
     throw err;
@@ -59,8 +64,7 @@ class Engine implements DetectionEngine {
     private readonly factory: SessionFactory,
     readonly provider: ActiveProvider,
     readonly classes: readonly ObjectClass[],
-    private readonly face: FaceDetector | undefined,
-    private readonly plate: PlateDetector | undefined,
+    private readonly detectors: { face?: FaceDetector; plate?: PlateDetector; objects?: ObjectDetector; masker?: PersonMasker },
   ) {}
 
   async detect(image: RgbImage, options: DetectOptions): Promise<EngineResult> {
@@ -76,10 +80,21 @@ class Engine implements DetectionEngine {
         timings[stage] = (timings[stage] ?? 0) + (performance.now() - start);
       }
     };
-    const vehicleBoxes: Box[] = [];
-    if (this.face && wanted.includes('face')) detections.push(...(await timed('face', () => this.face!.detect(image, call))));
-    if (this.plate && wanted.includes('license-plate')) {
-      detections.push(...(await timed('license-plate', () => this.plate!.detect(image, call, vehicleBoxes))));
+    const { face, plate, objects, masker } = this.detectors;
+    let vehicleBoxes: Box[] = [];
+    const objectClasses = wanted.filter((c) => c === 'person' || c === 'vehicle');
+    // Vehicles are also searched when only plates are wanted, so that plates get their close-up pass.
+    if (objects && (objectClasses.length > 0 || (plate && wanted.includes('license-plate')))) {
+      const asked: ObjectClass[] = [...new Set<ObjectClass>([...objectClasses, ...(plate && wanted.includes('license-plate') ? ['vehicle' as const] : [])])];
+      const found = await timed('person+vehicle', () => objects.detect(image, { classes: asked, thresholds: options.thresholds }));
+      vehicleBoxes = found.filter((d) => d.cls === 'vehicle').map((d) => d.box);
+      const kept = found.filter((d) => wanted.includes(d.cls));
+      if (masker && wanted.includes('person')) await timed('person-mask', () => masker.addMasks(image, kept));
+      detections.push(...kept);
+    }
+    if (face && wanted.includes('face')) detections.push(...(await timed('face', () => face.detect(image, call))));
+    if (plate && wanted.includes('license-plate')) {
+      detections.push(...(await timed('license-plate', () => plate.detect(image, call, vehicleBoxes))));
     }
     const clipped = detections
       .filter((d) => d.score >= options.thresholds[d.cls])

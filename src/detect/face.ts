@@ -5,7 +5,7 @@ import { decodeSsdFaces } from './face-decode.ts';
 import { letterbox, rgbToSignedUnitNhwc, toImageBox } from './image-input.ts';
 import type { SessionFactory } from './session.ts';
 import { ssdAnchorCentres, type AnchorLayer } from './ssd-anchors.ts';
-import { gridTiles } from './tiles.ts';
+import { cutByTileEdge, gridTiles } from './tiles.ts';
 import type { Detector, DetectOptions } from './types.ts';
 
 /** The MediaPipe face detectors we ship, with their anchor layouts (from MediaPipe's graph configs). */
@@ -70,19 +70,6 @@ export function facePasses(width: number, height: number, inputSize: number, opt
     passes.push(tiles);
   }
   return passes;
-}
-
-/**
- * Whether a box found in a tile touches a tile side that is not an image side: with the overlap
- * between tiles, the neighbouring tile sees the same face whole, so the cut one is dropped.
- */
-export function cutByTileEdge(b: Box, tile: Box, width: number, height: number, margin: number): boolean {
-  return (
-    (tile.x0 > 0 && b.x0 <= tile.x0 + margin) ||
-    (tile.y0 > 0 && b.y0 <= tile.y0 + margin) ||
-    (tile.x1 < width && b.x1 >= tile.x1 - margin) ||
-    (tile.y1 < height && b.y1 >= tile.y1 - margin)
-  );
 }
 
 /** Boxes of one face from different passes and anchors: overlapping, or one inside the other. */

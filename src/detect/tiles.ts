@@ -25,3 +25,16 @@ export function gridTiles(width: number, height: number, tile: number, overlap: 
   }
   return tiles;
 }
+
+/**
+ * Whether a box found in a tile touches a tile side that is not an image side: with the overlap
+ * between tiles, the neighbouring tile sees the same object whole, so the cut one is dropped.
+ */
+export function cutByTileEdge(b: Box, tile: Box, width: number, height: number, margin: number): boolean {
+  return (
+    (tile.x0 > 0 && b.x0 <= tile.x0 + margin) ||
+    (tile.y0 > 0 && b.y0 <= tile.y0 + margin) ||
+    (tile.x1 < width && b.x1 >= tile.x1 - margin) ||
+    (tile.y1 < height && b.y1 >= tile.y1 - margin)
+  );
+}

@@ -70,6 +70,29 @@ test('licence plate: a rendered plate on a photo is boxed with its frame, the ph
   }
 });
 
+test('person: the astronaut is found, with a silhouette mask that covers her and not the backdrop', async () => {
+  const engine = await createDetectionEngine({ classes: ['person', 'vehicle'], provider: 'cpu' });
+  try {
+    const image = await rgb(path.join(fixtures, 'astronaut.jpg'));
+    const { detections, timings } = await engine.detect(image, { classes: ['person', 'vehicle'], thresholds: DEFAULT_THRESHOLDS });
+    const persons = detections.filter((d) => d.cls === 'person');
+    assert.equal(persons.length, 1, JSON.stringify(detections.map((d) => [d.cls, d.score, d.box])));
+    const p = persons[0]!;
+    assert.ok(contains(p.box, 250, 100) && contains(p.box, 150, 400), JSON.stringify(p.box));
+    assert.ok(p.mask, 'person mask');
+    const m = p.mask;
+    const alpha = (x: number, y: number) => m.data[(y - m.y) * m.width + (x - m.x)]!;
+    assert.ok(m.x >= 0 && m.y >= 0 && m.x + m.width <= 512 && m.y + m.height <= 512);
+    assert.equal(m.data.length, m.width * m.height);
+    assert.ok(alpha(225, 110) > 200, `face ${alpha(225, 110)}`); // her face
+    assert.ok(alpha(150, 350) > 200, `suit ${alpha(150, 350)}`); // orange suit
+    assert.ok(alpha(Math.max(m.x, 60), Math.max(m.y, 20)) < 60, 'flag backdrop'); // top-left corner of the backdrop
+    assert.ok(timings['person+vehicle']! > 0 && timings['person-mask']! > 0);
+  } finally {
+    await engine.dispose();
+  }
+});
+
 test('engine: only asked classes come back; asking for no class returns nothing', async () => {
   const engine = await createDetectionEngine({ classes: ['face', 'license-plate'], provider: 'cpu' });
   try {

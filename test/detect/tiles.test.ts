@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cutByTileEdge, facePasses } from '../../src/detect/face.ts';
-import { gridTiles, windowStarts } from '../../src/detect/tiles.ts';
+import { facePasses } from '../../src/detect/face.ts';
+import { cutByTileEdge, gridTiles, windowStarts } from '../../src/detect/tiles.ts';
 
 test('windows cover the whole length with at least the asked overlap', () => {
   const starts = windowStarts(1000, 192, 58);
