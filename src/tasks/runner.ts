@@ -3,6 +3,7 @@ import { relative } from 'node:path';
 import type { DetectionEngine } from '../detect/engine.ts';
 import { processImage } from '../pipeline/image/index.ts';
 import { processVideo } from '../pipeline/video/index.ts';
+import type { MediaJob } from '../pipeline/job.ts';
 import type { Task, TaskOutputs } from './store.ts';
 
 export interface RunOutcome {
@@ -18,27 +19,12 @@ export async function runTask(
   onProgress: (done: number, total: number) => void,
 ): Promise<RunOutcome> {
   const rel = (p: string | undefined) => (p ? relative(task.outputDir, p) : undefined);
+  const job: MediaJob = { id: task.id, inputPath: task.inputPath, outputDir: task.outputDir, stem: task.stem, params: task.params, engine };
   if (task.kind === 'video') {
-    const r = await processVideo({
-      id: task.id,
-      inputPath: task.inputPath,
-      outputDir: task.outputDir,
-      stem: task.stem,
-      params: task.params,
-      engine,
-      onProgress,
-      signal,
-    });
+    const r = await processVideo({ ...job, onProgress, signal });
     return { outputs: { anonymised: rel(r.outputs.anonymised), videoMetadataDir: rel(r.outputs.metadataDir) }, detectionCount: null };
   }
-  const r = await processImage({
-    id: task.id,
-    inputPath: task.inputPath,
-    outputDir: task.outputDir,
-    stem: task.stem,
-    params: task.params,
-    engine,
-  });
+  const r = await processImage(job);
   onProgress(1, 1);
   return {
     outputs: {

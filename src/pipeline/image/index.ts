@@ -1,6 +1,6 @@
 // Image pipeline: decode → detect → render (+ masks) → encode → write, one step per file.
 import { basename } from 'node:path';
-import type { DetectionEngine } from '../../detect/engine.ts';
+import type { MediaJob } from '../job.ts';
 import { buildMetadata } from '../../render/index.ts';
 import type { Detection, ProcessParams } from '../../types.ts';
 import { decodeImage } from './decode.ts';
@@ -9,15 +9,7 @@ import { encodeImage } from './encode.ts';
 import { renderImage, renderMasks } from './render.ts';
 import { writeOutputs, type OutputFile } from './write.ts';
 
-export interface ImageJob {
-  id: string;
-  inputPath: string;
-  /** Created if missing. */
-  outputDir: string;
-  stem: string;
-  params: ProcessParams;
-  engine: DetectionEngine;
-}
+export type ImageJob = MediaJob;
 
 export interface ImageResult {
   outputs: { anonymised?: string; binaryMask?: string; instanceMask?: string; metadata: string };

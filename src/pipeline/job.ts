@@ -1,0 +1,15 @@
+import type { DetectionEngine } from '../detect/engine.ts';
+import type { ProcessParams } from '../types.ts';
+
+/** What every pipeline needs to process one file. */
+export interface MediaJob {
+  /** Task id (batch mode: the file's stem), written into the metadata. */
+  id: string;
+  inputPath: string;
+  /** Created if missing. */
+  outputDir: string;
+  /** Base name of the output files. */
+  stem: string;
+  params: ProcessParams;
+  engine: DetectionEngine;
+}
