@@ -1,7 +1,7 @@
 import type { Box, Detection, ObjectClass, RgbImage } from '../types.ts';
 import { clipBox } from './boxes.ts';
 import { FACE_MODELS, FaceDetector } from './face.ts';
-import { ObjectDetector } from './objects.ts';
+import { NANODET_MODEL_FILE, ObjectDetector } from './objects.ts';
 import { PersonMasker, SELFIE_MODEL_FILE } from './person-mask.ts';
 import { PlateDetector } from './plate.ts';
 import { SessionFactory, type ActiveProvider, type EngineLog } from './session.ts';
@@ -31,6 +31,9 @@ export interface CreateEngineOptions {
   log?: EngineLog;
 }
 
+/** Vehicle score from which a vehicle box counts as context for plates (one plate per vehicle). */
+const PLATE_CONTEXT_VEHICLE_SCORE = 0.3;
+
 /** Loads the models the classes need (each once) and runs them per image. */
 export async function createDetectionEngine(options: CreateEngineOptions): Promise<DetectionEngine> {
   const factory = new SessionFactory(options);
@@ -44,8 +47,9 @@ export async function createDetectionEngine(options: CreateEngineOptions): Promi
       face = await FaceDetector.create(factory, { model });
     }
     const plate = wants('license-plate') ? await PlateDetector.create(factory) : undefined;
-    // Plates reuse vehicle boxes when the vehicle model is there anyway; it is not loaded for plates alone.
-    const objects = wants('person') || wants('vehicle') ? await ObjectDetector.create(factory) : undefined;
+    // Plates need vehicle boxes (close-up search, one plate per vehicle), so the vehicle model is loaded for them too.
+    const needsObjects = wants('person') || wants('vehicle') || (wants('license-plate') && factory.has(NANODET_MODEL_FILE));
+    const objects = needsObjects ? await ObjectDetector.create(factory) : undefined;
     let masker: PersonMasker | undefined;
     if (wants('person')) {
       if (factory.has(SELFIE_MODEL_FILE)) masker = await PersonMasker.create(factory);
@@ -81,14 +85,16 @@ class Engine implements DetectionEngine {
       }
     };
     const { face, plate, objects, masker } = this.detectors;
-    let vehicleBoxes: Box[] = [];
+    let vehicleBoxes: Box[] | undefined;
     const objectClasses = wanted.filter((c) => c === 'person' || c === 'vehicle');
     // Vehicles are also searched when only plates are wanted, so that plates get their close-up pass.
     if (objects && (objectClasses.length > 0 || (plate && wanted.includes('license-plate')))) {
       const asked: ObjectClass[] = [...new Set<ObjectClass>([...objectClasses, ...(plate && wanted.includes('license-plate') ? ['vehicle' as const] : [])])];
-      const found = await timed('person+vehicle', () => objects.detect(image, { classes: asked, thresholds: options.thresholds }));
+      // The plate search wants every likely vehicle, whatever threshold the user set for blurring vehicles.
+      const thresholds = { ...options.thresholds, vehicle: Math.min(options.thresholds.vehicle, PLATE_CONTEXT_VEHICLE_SCORE) };
+      const found = await timed('person+vehicle', () => objects.detect(image, { classes: asked, thresholds }));
       vehicleBoxes = found.filter((d) => d.cls === 'vehicle').map((d) => d.box);
-      const kept = found.filter((d) => wanted.includes(d.cls));
+      const kept = found.filter((d) => wanted.includes(d.cls) && d.score >= options.thresholds[d.cls]);
       if (masker && wanted.includes('person')) await timed('person-mask', () => masker.addMasks(image, kept));
       detections.push(...kept);
     }

@@ -1,6 +1,6 @@
 import * as ort from 'onnxruntime-node';
 import type { Box, Detection, RgbImage } from '../types.ts';
-import { clipBox, iou, overlapOfSmaller, weightedNms, type ScoredBox } from './boxes.ts';
+import { clipBox, intersectionArea, iou, overlapOfSmaller, weightedNms, type ScoredBox } from './boxes.ts';
 import { letterbox, rgbToNormalisedNchw, toImageBox } from './image-input.ts';
 import { DEFAULT_PLATE_SHAPE, isPlateShaped, mergePlateParts, plateFrame, type PlateShapeOptions } from './plate-shape.ts';
 import type { SessionFactory } from './session.ts';
@@ -61,14 +61,17 @@ export class PlateDetector implements Detector {
     return new PlateDetector(session, { ...DEFAULT_PLATE_OPTIONS, ...options });
   }
 
-  /** `vehicles`: vehicle boxes from the object detector, searched again at a closer zoom. */
-  async detect(image: RgbImage, options: DetectOptions, vehicles: readonly Box[] = []): Promise<Detection[]> {
+  /**
+   * `vehicles`: boxes from the vehicle detector when it ran (undefined when it did not). They are
+   * searched again at a closer zoom, and they limit plates to one per vehicle (see onePlatePerVehicle).
+   */
+  async detect(image: RgbImage, options: DetectOptions, vehicles?: readonly Box[]): Promise<Detection[]> {
     if (!options.classes.includes('license-plate')) return [];
     const o = this.options;
     const whole: Box = { x0: 0, y0: 0, x1: image.width, y1: image.height };
     const frameScale = Math.min(o.frameMaxSide / Math.max(image.width, image.height), o.frameMaxUpscale);
     const passes: { region: Box; scale: number }[] = [{ region: whole, scale: frameScale }];
-    const crops = [...vehicles]
+    const crops = [...(vehicles ?? [])]
       .filter((v) => Math.max(v.x1 - v.x0, v.y1 - v.y0) >= o.minVehicleSide)
       .sort((a, b) => (b.x1 - b.x0) * (b.y1 - b.y0) - (a.x1 - a.x0) * (a.y1 - a.y0))
       .slice(0, o.maxVehicleCrops);
@@ -95,8 +98,10 @@ export class PlateDetector implements Detector {
         if (isPlateShaped(line, image.width, image.height, o.shape)) candidates.push(line);
       }
     }
+    let plates = weightedNms(candidates, 0.3, samePlate);
+    if (vehicles) plates = onePlatePerVehicle(plates, vehicles);
     const out: Detection[] = [];
-    for (const b of weightedNms(candidates, 0.3, samePlate)) {
+    for (const b of plates) {
       if (b.score < options.thresholds['license-plate']) continue;
       const box = clipBox(plateFrame(b, o.shape), image.width, image.height);
       if (box.x1 - box.x0 < 1 || box.y1 - box.y0 < 1) continue;
@@ -106,4 +111,34 @@ export class PlateDetector implements Detector {
   }
 
   async dispose(): Promise<void> {}
+}
+
+const area = (b: Box) => (b.x1 - b.x0) * (b.y1 - b.y0);
+
+/**
+ * A text detector boxes every word on a car (badges, model names, dealer stickers); a photo shows at
+ * most one plate per vehicle. So each vehicle keeps its largest plate-shaped text (plate characters
+ * are the largest text on a car's front or back), plus any text inside that plate's frame.
+ * Text on no vehicle is kept only when no vehicle was found at all (close-ups of a plate, where the
+ * car fills or leaves the frame); when vehicles were found, it is signage or a missed vehicle.
+ */
+export function onePlatePerVehicle<T extends Box>(candidates: readonly T[], vehicles: readonly Box[]): T[] {
+  if (vehicles.length === 0) return [...candidates];
+  const byVehicle = new Map<number, T[]>();
+  for (const c of candidates) {
+    let owner = -1;
+    for (let v = 0; v < vehicles.length; v++) {
+      const inside = intersectionArea(c, vehicles[v]!) / Math.max(area(c), 1e-9);
+      if (inside >= 0.8 && (owner < 0 || area(vehicles[v]!) < area(vehicles[owner]!))) owner = v;
+    }
+    if (owner < 0) continue;
+    byVehicle.set(owner, [...(byVehicle.get(owner) ?? []), c]);
+  }
+  const kept: T[] = [];
+  for (const group of byVehicle.values()) {
+    const best = group.reduce((a, b) => (area(b) > area(a) ? b : a));
+    const frame = plateFrame(best);
+    for (const c of group) if (c === best || intersectionArea(c, frame) >= 0.8 * area(c)) kept.push(c);
+  }
+  return kept;
 }
