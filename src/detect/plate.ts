@@ -113,6 +113,7 @@ export class PlateDetector implements Detector {
   async dispose(): Promise<void> {}
 }
 
+const RUNNER_UP = 0.4;
 const area = (b: Box) => (b.x1 - b.x0) * (b.y1 - b.y0);
 
 /**
@@ -124,21 +125,15 @@ const area = (b: Box) => (b.x1 - b.x0) * (b.y1 - b.y0);
  */
 export function onePlatePerVehicle<T extends Box>(candidates: readonly T[], vehicles: readonly Box[]): T[] {
   if (vehicles.length === 0) return [...candidates];
-  const byVehicle = new Map<number, T[]>();
-  for (const c of candidates) {
-    let owner = -1;
-    for (let v = 0; v < vehicles.length; v++) {
-      const inside = intersectionArea(c, vehicles[v]!) / Math.max(area(c), 1e-9);
-      if (inside >= 0.8 && (owner < 0 || area(vehicles[v]!) < area(vehicles[owner]!))) owner = v;
-    }
-    if (owner < 0) continue;
-    byVehicle.set(owner, [...(byVehicle.get(owner) ?? []), c]);
-  }
-  const kept: T[] = [];
-  for (const group of byVehicle.values()) {
+  // Boxes of parked cars overlap, so a text may lie in several vehicles: it is kept if it wins any of them.
+  const kept = new Set<T>();
+  for (const vehicle of vehicles) {
+    const group = candidates.filter((c) => intersectionArea(c, vehicle) >= 0.8 * area(c));
+    if (group.length === 0) continue;
     const best = group.reduce((a, b) => (area(b) > area(a) ? b : a));
     const frame = plateFrame(best);
-    for (const c of group) if (c === best || intersectionArea(c, frame) >= 0.8 * area(c)) kept.push(c);
+    // A runner-up nearly as large is kept too: a wrong choice leaves a plate readable, an extra box does not.
+    for (const c of group) if (area(c) >= RUNNER_UP * area(best) || intersectionArea(c, frame) >= 0.8 * area(c)) kept.add(c);
   }
-  return kept;
+  return candidates.filter((c) => kept.has(c));
 }

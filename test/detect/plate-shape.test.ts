@@ -37,3 +37,19 @@ test('the plate frame adds the border around the characters', () => {
   assert.ok(f.x0 < 100 && f.x1 > 200 && f.y0 < 50 && f.y1 > 70);
   assert.ok(f.y1 - f.y0 >= 1.8 * 20);
 });
+
+test('one plate per vehicle: the largest text wins over smaller badges; text off vehicles only counts without vehicles', async () => {
+  const { onePlatePerVehicle } = await import('../../src/detect/plate.ts');
+  const car = { x0: 0, y0: 0, x1: 400, y1: 300 };
+  const plate = { x0: 150, y0: 220, x1: 250, y1: 250 }; // 100×30
+  const badge = { x0: 40, y0: 150, x1: 100, y1: 165 }; // 60×15, under 0.4 of the plate's area
+  const nearlyAsLarge = { x0: 280, y0: 150, x1: 370, y1: 175 }; // 90×25: kept as runner-up
+  const sign = { x0: 500, y0: 20, x1: 600, y1: 50 }; // on no vehicle
+  assert.deepEqual(onePlatePerVehicle([badge, plate, sign], [car]), [plate]);
+  assert.deepEqual(onePlatePerVehicle([badge, plate, nearlyAsLarge], [car]), [plate, nearlyAsLarge]);
+  assert.deepEqual(onePlatePerVehicle([badge, sign], []), [badge, sign]);
+  // Overlapping parked cars: each keeps its own plate.
+  const car2 = { x0: 300, y0: 0, x1: 700, y1: 300 };
+  const plate2 = { x0: 450, y0: 220, x1: 550, y1: 250 };
+  assert.deepEqual(onePlatePerVehicle([plate, plate2], [car, car2]), [plate, plate2]);
+});
