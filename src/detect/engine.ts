@@ -1,11 +1,12 @@
 import type { Box, Detection, ObjectClass, RgbImage } from '../types.ts';
 import { clipBox } from './boxes.ts';
 import { FACE_MODELS, FaceDetector } from './face.ts';
+import { FaceEnsemble } from './face-ensemble.ts';
 import { NANODET_MODEL_FILE, ObjectDetector } from './objects.ts';
 import { PersonMasker, SELFIE_MODEL_FILE } from './person-mask.ts';
 import { PlateDetector } from './plate.ts';
 import { SessionFactory, type ActiveProvider, type EngineLog } from './session.ts';
-import type { DetectOptions, ExecutionProviderChoice } from './types.ts';
+import type { DetectOptions, Detector, ExecutionProviderChoice } from './types.ts';
 
 export interface EngineResult {
   detections: Detection[];
@@ -39,12 +40,17 @@ export async function createDetectionEngine(options: CreateEngineOptions): Promi
   const factory = new SessionFactory(options);
   const wants = (c: ObjectClass) => options.classes.includes(c);
   try {
-    let face: FaceDetector | undefined;
+    let face: Detector | undefined;
     if (wants('face')) {
-      // The full-range model finds smaller and farther faces; BlazeFace back-256 is the fallback shipped first.
-      const model = factory.has(FACE_MODELS['full-range'].file) ? 'full-range' : 'back-256';
-      if (model !== 'full-range') options.log?.('warn', `${FACE_MODELS['full-range'].file} not found; detecting faces with ${FACE_MODELS[model].file}`);
-      face = await FaceDetector.create(factory, { model });
+      const hasFull = factory.has(FACE_MODELS['full-range'].file);
+      const hasBack = factory.has(FACE_MODELS['back-256'].file);
+      if (hasFull && hasBack) face = await FaceEnsemble.create(factory);
+      else {
+        // Either model alone still works, with less recall at the same false-positive rate.
+        const model = hasFull ? 'full-range' : 'back-256';
+        options.log?.('warn', `face model ${FACE_MODELS[hasFull ? 'back-256' : 'full-range'].file} not found; detecting faces with ${FACE_MODELS[model].file} alone`);
+        face = await FaceDetector.create(factory, { model });
+      }
     }
     const plate = wants('license-plate') ? await PlateDetector.create(factory) : undefined;
     // Plates need vehicle boxes (close-up search, one plate per vehicle), so the vehicle model is loaded for them too.
@@ -68,7 +74,7 @@ class Engine implements DetectionEngine {
     private readonly factory: SessionFactory,
     readonly provider: ActiveProvider,
     readonly classes: readonly ObjectClass[],
-    private readonly detectors: { face?: FaceDetector; plate?: PlateDetector; objects?: ObjectDetector; masker?: PersonMasker },
+    private readonly detectors: { face?: Detector; plate?: PlateDetector; objects?: ObjectDetector; masker?: PersonMasker },
   ) {}
 
   async detect(image: RgbImage, options: DetectOptions): Promise<EngineResult> {

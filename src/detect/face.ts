@@ -38,17 +38,18 @@ export interface FaceDetectorOptions {
   padBottom: number;
 }
 
+// The models' boxes run from brows to chin and sit high on the head; padding moves them onto the head.
 export const DEFAULT_FACE_OPTIONS: FaceDetectorOptions = {
   model: 'full-range',
   zooms: [1, 2],
   maxRuns: 48,
   padX: 0.1,
-  padTop: 0.2,
-  padBottom: 0.1,
+  padTop: 0.1,
+  padBottom: 0.25,
 };
 
 /** Scores below this are never decoded: keeps NMS small, far under any threshold a user sets. */
-const DECODE_FLOOR = 0.25;
+export const DECODE_FLOOR = 0.25;
 const TILE_OVERLAP = 0.3;
 
 export interface FaceRun {
@@ -73,7 +74,7 @@ export function facePasses(width: number, height: number, inputSize: number, opt
 }
 
 /** Boxes of one face from different passes and anchors: overlapping, or one inside the other. */
-function sameFace(a: Box, b: Box): boolean {
+export function sameFace(a: Box, b: Box): boolean {
   return iou(a, b) >= 0.3 || overlapOfSmaller(a, b) >= 0.75;
 }
 
@@ -100,7 +101,12 @@ export class FaceDetector implements Detector {
 
   async detect(image: RgbImage, options: DetectOptions): Promise<Detection[]> {
     if (!options.classes.includes('face')) return [];
-    const minScore = Math.min(options.thresholds.face, DECODE_FLOOR);
+    return this.detectAbove(image, options.thresholds.face);
+  }
+
+  /** Faces scoring at least `minScore`, merged across passes, padded to the head and clipped. */
+  async detectAbove(image: RgbImage, threshold: number): Promise<Detection[]> {
+    const minScore = Math.min(threshold, DECODE_FLOOR);
     const size = this.spec.inputSize;
     const found: ScoredBox[] = [];
     for (const pass of facePasses(image.width, image.height, size, this.options)) {
@@ -119,7 +125,7 @@ export class FaceDetector implements Detector {
     const merged = weightedNms(found, 0.3, sameFace);
     const out: Detection[] = [];
     for (const b of merged) {
-      if (b.score < options.thresholds.face) continue;
+      if (b.score < threshold) continue;
       const w = b.x1 - b.x0;
       const h = b.y1 - b.y0;
       const padded = { x0: b.x0 - w * this.options.padX, x1: b.x1 + w * this.options.padX, y0: b.y0 - h * this.options.padTop, y1: b.y1 + h * this.options.padBottom };
