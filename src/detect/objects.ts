@@ -1,6 +1,6 @@
 import * as ort from 'onnxruntime-node';
 import type { Box, Detection, ObjectClass, RgbImage } from '../types.ts';
-import { clipBox, nms, iou, overlapOfSmaller, type ScoredBox } from './boxes.ts';
+import { clipBox, nms, iou, overlapOfSmaller, padBox, type ScoredBox } from './boxes.ts';
 import { letterbox, rgbToNormalisedNchw, toImageBox } from './image-input.ts';
 import { decodeNanoDetLevel, type ClassedBox } from './nanodet-decode.ts';
 import type { SessionFactory } from './session.ts';
@@ -32,12 +32,15 @@ export interface ObjectDetectorOptions {
   /** Tiling starts when the longest image side exceeds this multiple of the tile side. */
   tileWhenLargerThan: number;
   maxTiles: number;
+  /** Margin added on each side, as a fraction of the box: NanoDet's boxes are tight, anonymisation wants the edges too. */
+  pad: number;
 }
 
 export const DEFAULT_OBJECT_OPTIONS: ObjectDetectorOptions = {
   tileSide: 416,
   tileWhenLargerThan: 1.3,
   maxTiles: 12,
+  pad: 0.04,
 };
 
 const DECODE_FLOOR = 0.2;
@@ -97,7 +100,7 @@ export class ObjectDetector implements Detector {
       const merged = mergeSameObject(perCoco);
       for (const b of merged) {
         if (b.score < options.thresholds[cls]) continue;
-        const box = clipBox(b, image.width, image.height);
+        const box = clipBox(padBox(b, this.options.pad, this.options.pad), image.width, image.height);
         if (box.x1 - box.x0 < 1 || box.y1 - box.y0 < 1) continue;
         out.push({ cls: cls as ObjectClass, score: b.score, box });
       }

@@ -9,6 +9,6 @@ const report = await runEvaluation({
   dataset,
   classes,
   limit: limitArg ? Number(limitArg) : undefined,
-  log: (level, message) => console.error(`[${level}] ${message}`),
+  log: (message) => console.error(message),
 });
 console.log(formatEvalTable(report));

@@ -35,7 +35,8 @@ export interface EvalOptions {
   limit?: number;
   thresholds?: Partial<Record<ObjectClass, number>>;
   threads?: number;
-  log?: (level: 'info' | 'warn', message: string) => void;
+  /** Progress and engine messages, one line each (warnings prefixed with "warning:"). */
+  log?: (message: string) => void;
 }
 
 function ratio(a: number, b: number): number {
@@ -55,7 +56,7 @@ export async function runEvaluation(opts: EvalOptions): Promise<EvalReport> {
   let images = await readEvalDataset(opts.dataset);
   images = images.filter((im) => im.annotated.some((c) => classes.includes(c)));
   if (opts.limit !== undefined) images = images.slice(0, opts.limit);
-  const engine = await createDetectionEngine({ classes, provider: opts.provider ?? 'auto', threads: opts.threads, log: opts.log });
+  const engine = await createDetectionEngine({ classes, provider: opts.provider ?? 'auto', threads: opts.threads, log: (level, message) => opts.log?.(level === 'warn' ? `warning: ${message}` : message) });
   const tallies = new Map(classes.map((c) => [c, { images: 0, tally: emptyTally() }]));
   const stageMs: Record<string, number> = {};
   let engineMs = 0;
@@ -74,7 +75,7 @@ export async function runEvaluation(opts: EvalOptions): Promise<EvalReport> {
         entry.images++;
         addTally(entry.tally, scoreImageLabel(truth, dets, im.ignore));
       }
-      if ((index + 1) % 50 === 0) opts.log?.('info', `evaluated ${index + 1}/${images.length} images`);
+      if ((index + 1) % 50 === 0) opts.log?.(`evaluated ${index + 1}/${images.length} images`);
     }
   } finally {
     await engine.dispose();
