@@ -58,16 +58,26 @@ export interface FaceRun {
   zoom: number;
 }
 
-/** The passes for one image: whole image first, then tiles per zoom level, within the run budget. */
+/**
+ * The passes for one image: whole image first, then tiles per zoom level, within the run budget.
+ * A level that would need more runs than are left gets larger tiles (downscaled, zoom < asked)
+ * instead of being skipped, so that large frames still get a native-ish pass for small faces.
+ */
 export function facePasses(width: number, height: number, inputSize: number, opts: Pick<FaceDetectorOptions, 'zooms' | 'maxRuns'>): Box[][] {
   const passes: Box[][] = [[{ x0: 0, y0: 0, x1: width, y1: height }]];
   let runs = 1;
+  let lastTile = Infinity;
   for (const zoom of [...opts.zooms].sort((a, b) => a - b)) {
-    const tile = Math.round(inputSize / zoom);
-    if (tile >= Math.max(width, height)) continue;
-    const tiles = gridTiles(width, height, tile, Math.round(tile * TILE_OVERLAP));
-    if (runs + tiles.length > opts.maxRuns) break;
+    let tile = Math.round(inputSize / zoom);
+    let tiles = gridTiles(width, height, tile, Math.round(tile * TILE_OVERLAP));
+    while (runs + tiles.length > opts.maxRuns && tile < Math.max(width, height)) {
+      tile = Math.round(tile * 1.25);
+      tiles = gridTiles(width, height, tile, Math.round(tile * TILE_OVERLAP));
+    }
+    // Nothing to add: the tile covers the image (the whole-image pass) or is close to the previous level's.
+    if (tile >= Math.max(width, height) || tile * 1.5 > lastTile || runs + tiles.length > opts.maxRuns) break;
     runs += tiles.length;
+    lastTile = tile;
     passes.push(tiles);
   }
   return passes;

@@ -23,8 +23,12 @@ test('face passes: whole image, then finer tiles within the run budget', () => {
   assert.equal(passes[0]!.length, 1);
   assert.ok(passes[1]!.every((t) => t.x1 - t.x0 === 192));
   assert.ok(passes[2]!.every((t) => t.x1 - t.x0 === 96));
-  // A budget too small for the zoom-2 tiles drops that level only.
+  // A budget too small for the zoom-2 tiles leaves that level nothing: it would repeat zoom 1.
   assert.equal(facePasses(640, 480, 192, { zooms: [1, 2], maxRuns: passes[1]!.length + 1 }).length, 2);
+  // A full-HD frame does not fit 48 runs at zoom 1: it gets larger tiles instead of none.
+  const hd = facePasses(1920, 1080, 192, { zooms: [1, 2], maxRuns: 48 });
+  assert.equal(hd.length, 2);
+  assert.ok(hd[1]!.length <= 47 && hd[1]![0]!.x1 - hd[1]![0]!.x0 > 192 && hd[1]![0]!.x1 - hd[1]![0]!.x0 < 1080);
 });
 
 test('a box cut by an inner tile side is dropped, one at the image border is kept', () => {
