@@ -27,6 +27,11 @@ export const PACKAGES = {
     version: '0.1.1675465747',
     integrity: 'sha512-IxYxNhwE5VwOm52L1yoFWYLP7q9Pd+NJjzOC5tlepfvEGaY3o9hslhUrx9BgseqdfZtKSDtd/4NfCSMjNzQalA==',
   },
+  faceApi: {
+    name: '@vladmandic/face-api',
+    version: '1.7.15',
+    integrity: 'sha512-WDMmK3CfNLo8jylWqMoQgf4nIst3M0fzx1dnac96wv/dvMTN4DxC/Pq1DGtduDk1lktCamQ3MIDXFnvrdHTXDw==',
+  },
 } satisfies Record<string, NpmPackage>;
 
 export function packageId(pkg: NpmPackage): string {

@@ -9,6 +9,9 @@ import { NANODET_OUTPUTS, validateFaceFullRange, validateNanodet, validateSelfie
 import { readTflite } from './tflite-reader.ts';
 import { convertTflite } from './tflite-to-onnx.ts';
 import { packageFiles } from './npm-source.ts';
+import { SSD_ANCHOR_COUNT, buildSsdMobilenetGraph, readSsdWeights } from './ssd-mobilenet-onnx.ts';
+import { validateSsdMobilenet } from './validate-ssd.ts';
+import { SSD_MANIFEST, SSD_WEIGHTS } from './oracle-face-api.ts';
 
 const FACE_FULL = 'package/face_detection_full_range.tflite';
 const FACE_SHORT = 'package/face_detection_short_range.tflite';
@@ -152,5 +155,25 @@ export const MODEL_SPECS: ModelSpec[] = [
     conversion: 'TFLite to ONNX opset 13 by tools/models (tflite-to-onnx.ts): fp16 weights widened to fp32; HARD_SWISH as x*HardSigmoid(x; 1/6, 0.5); the MediaPipe custom op Convolution2DTransposeBias as ConvTranspose with bias; output renamed',
     build: (files) => tfliteToOnnx(files.get(SELFIE)!, 'selfie_segmentation', `${packageId(PACKAGES.mediapipeSelfie)} selfie_segmentation.tflite`, { inputNames: { input_1: 'input' }, outputNames: { activation_10: 'mask' } }),
     validate: validateSelfie,
+  },
+  {
+    name: 'face_ssd_mobilenetv1',
+    task: 'face detection, SSD MobileNetV1 trained on WIDER FACE (face-api)',
+    source: { pkg: PACKAGES.faceApi, paths: [SSD_MANIFEST, SSD_WEIGHTS] },
+    upstream: 'justadudewhohacks/face-api.js SSD MobileNetV1 face detector (WIDER FACE), weights as shipped by vladmandic/face-api (MIT, Copyright (c) Vladimir Mandic, Copyright (c) 2018 Vincent Mühler)',
+    licence: 'MIT',
+    input: { name: 'input', shape: [1, 512, 512, 3], layout: 'NHWC', dtype: 'float32', range: '[-1, 1]', normalisation: 'RGB, v / 127.5 - 1; stretch or letterbox to 512x512' },
+    outputs: [
+      { name: 'box_encodings', shape: [1, SSD_ANCHOR_COUNT, 4], meaning: 'TF Object Detection API centre-size encoding (ty, tx, th, tw) per anchor: cy = ya + ty/10*ha, cx = xa + tx/10*wa, h = exp(th/5)*ha, w = exp(tw/5)*wa' },
+      { name: 'class_logits', shape: [1, SSD_ANCHOR_COUNT, 3], meaning: 'logits per anchor; sigmoid of column 1 is the face probability (column 0 background, column 2 unused)' },
+      { name: 'anchors', shape: [SSD_ANCHOR_COUNT, 4], meaning: 'constant anchors (ymin, xmin, ymax, xmax) in 0..1 of the input (face-api Output/extra_dim)' },
+    ],
+    classes: ['face'],
+    conversion: 'weights-only TFJS manifest (uint8 affine) dequantised to fp32; graph written in tools/models/ssd-mobilenet-onnx.ts from face-api\'s layer description: MobileNetV1 (13 depthwise/pointwise pairs, ReLU6 as Clip, depthwise BatchNorm folded), 8 extra pointwise layers, 6 box/class heads reshaped and concatenated, TF SAME padding as explicit pads',
+    build: (files) => {
+      const weights = readSsdWeights(files.get(SSD_MANIFEST)!, files.get(SSD_WEIGHTS)!);
+      return finishModel(buildSsdMobilenetGraph(weights, 'face_ssd_mobilenetv1'), { source: `${packageId(PACKAGES.faceApi)} model/ssd_mobilenetv1_model.bin`, licence: 'MIT', description: 'face-api SSD MobileNetV1 face detector 512x512; see models/README.md for decoding' });
+    },
+    validate: validateSsdMobilenet,
   },
 ];
