@@ -17,7 +17,7 @@ const CLASS_SETS: { label: string; classes: ObjectClass[] }[] = [
 ];
 
 /** Median: other work on the machine makes single runs jump; the median resists that better than the mean. */
-const mean = (xs: number[]) => {
+const median = (xs: number[]) => {
   const sorted = [...xs].sort((a, b) => a - b);
   const mid = sorted.length >> 1;
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
@@ -74,10 +74,10 @@ async function benchImage(engine: DetectionEngine, image: BenchImage, classes: O
     floorEncode.push(...f.encode);
     runs.push(await runOnce(engine, image, classes, outDir, i));
   }
-  const floor = { decode: mean(floorDecode), encode: mean(floorEncode) };
+  const floor = { decode: median(floorDecode), encode: median(floorEncode) };
   const stages = [...new Set(runs.flatMap((r) => Object.keys(r.result.timings)))];
-  const stageLine = stages.map((s) => `${s} ${fmt(mean(runs.map((r) => r.result.timings[s] ?? 0)))}`).join(', ');
-  const e2e = mean(runs.map((r) => r.ms));
+  const stageLine = stages.map((s) => `${s} ${fmt(median(runs.map((r) => r.result.timings[s] ?? 0)))}`).join(', ');
+  const e2e = median(runs.map((r) => r.ms));
   const floorMs = floor.decode + floor.encode;
   const c1 = await throughput(engine, image, classes, outDir, 1);
   const c2 = await throughput(engine, image, classes, outDir, 2);
