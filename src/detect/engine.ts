@@ -1,7 +1,7 @@
 import type { Box, Detection, ObjectClass, RgbImage } from '../types.ts';
 import { clipBox } from './boxes.ts';
 import { FACE_MODELS, FaceDetector } from './face.ts';
-import { FaceEnsemble } from './face-ensemble.ts';
+import { FaceEnsemble, MEDIAPIPE_ENSEMBLE, SSD_ENSEMBLE } from './face-ensemble.ts';
 import { NANODET_MODEL_FILE, ObjectDetector } from './objects.ts';
 import { PersonMasker, SELFIE_MODEL_FILE } from './person-mask.ts';
 import { PlateDetector } from './plate.ts';
@@ -44,7 +44,9 @@ export async function createDetectionEngine(options: CreateEngineOptions): Promi
     if (wants('face')) {
       const hasFull = factory.has(FACE_MODELS['full-range'].file);
       const hasBack = factory.has(FACE_MODELS['back-256'].file);
-      if (hasFull && hasBack) face = await FaceEnsemble.create(factory);
+      const hasSsd = factory.has(FACE_MODELS['ssd-mobilenet'].file);
+      if (hasFull && hasSsd) face = await FaceEnsemble.create(factory, SSD_ENSEMBLE);
+      else if (hasFull && hasBack) face = await FaceEnsemble.create(factory, MEDIAPIPE_ENSEMBLE);
       else {
         // Either model alone still works, with less recall at the same false-positive rate.
         const model = hasFull ? 'full-range' : 'back-256';

@@ -2,15 +2,19 @@ import * as ort from 'onnxruntime-node';
 import type { Box, Detection, RgbImage } from '../types.ts';
 import { clipBox, weightedNms, iou, overlapOfSmaller, type ScoredBox } from './boxes.ts';
 import { decodeSsdFaces } from './face-decode.ts';
+import { decodeSsdMobilenet } from './ssd-mobilenet-decode.ts';
 import { letterbox, rgbToSignedUnitNhwc, toImageBox } from './image-input.ts';
 import type { SessionFactory } from './session.ts';
 import { ssdAnchorCentres, type AnchorLayer } from './ssd-anchors.ts';
 import { cutByTileEdge, gridTiles } from './tiles.ts';
 import type { Detector, DetectOptions } from './types.ts';
 
-/** The MediaPipe face detectors we ship, with their anchor layouts (from MediaPipe's graph configs). */
+/**
+ * The face detectors we ship. MediaPipe models carry their anchor layouts (from MediaPipe's graph
+ * configs); the SSD MobileNetV1 (WIDER FACE) model outputs its own anchors.
+ */
 export const FACE_MODELS = {
-  'full-range': { file: 'face_full_range.onnx', inputSize: 192, layers: [{ stride: 4, perCell: 1 }] },
+  'full-range': { file: 'face_full_range.onnx', inputSize: 192, layers: [{ stride: 4, perCell: 1 }], decoder: 'mediapipe' },
   'back-256': {
     file: 'blazeface_back_256.onnx',
     inputSize: 256,
@@ -18,8 +22,10 @@ export const FACE_MODELS = {
       { stride: 16, perCell: 2 },
       { stride: 32, perCell: 6 },
     ],
+    decoder: 'mediapipe',
   },
-} as const satisfies Record<string, { file: string; inputSize: number; layers: readonly AnchorLayer[] }>;
+  'ssd-mobilenet': { file: 'face_ssd_mobilenetv1.onnx', inputSize: 512, layers: [], decoder: 'tf-od' },
+} as const satisfies Record<string, { file: string; inputSize: number; layers: readonly AnchorLayer[]; decoder: 'mediapipe' | 'tf-od' }>;
 export type FaceModelName = keyof typeof FACE_MODELS;
 
 export interface FaceDetectorOptions {
@@ -150,6 +156,10 @@ export class FaceDetector implements Detector {
     const size = this.spec.inputSize;
     const input = new ort.Tensor('float32', rgbToSignedUnitNhwc(rgb), [1, size, size, 3]);
     const outputs = await this.session.run({ [this.session.inputNames[0]!]: input });
+    if (this.spec.decoder === 'tf-od') {
+      const data = (name: string) => outputs[name]!.data as Float32Array;
+      return decodeSsdMobilenet(data('box_encodings'), data('class_logits'), data('anchors'), size, minScore);
+    }
     const scoreParts: Float32Array[] = [];
     const regressorParts: Float32Array[] = [];
     for (const name of this.session.outputNames) {
