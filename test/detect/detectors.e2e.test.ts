@@ -43,6 +43,20 @@ test('faces: the three faces of a real group photo are found, each once, with at
   }
 });
 
+test('faces on a large frame (3× the group photo, 1920×1281): the coarse large-frame plan still finds each face once', async () => {
+  const engine = await createDetectionEngine({ classes: ['face'], provider: 'cpu' });
+  try {
+    const image = await rgb(await sharp(path.join(fixtures, 'faces-group.jpg')).resize(1920).toBuffer());
+    const { detections } = await engine.detect(image, { classes: ['face'], thresholds: DEFAULT_THRESHOLDS });
+    for (const [x, y] of [[165, 165], [310, 180], [520, 110]] as const) {
+      assert.equal(detections.filter((d) => contains(d.box, x * 3, y * 3)).length, 1, `face at ${x * 3},${y * 3}: ${JSON.stringify(detections)}`);
+    }
+    assert.ok(detections.length <= 4, JSON.stringify(detections));
+  } finally {
+    await engine.dispose();
+  }
+});
+
 test('licence plate: a rendered plate on a photo is boxed with its frame, the photo around it is not', async () => {
   const plate = await sharp(
     Buffer.from(

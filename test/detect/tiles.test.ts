@@ -31,6 +31,17 @@ test('face passes: whole image, then finer tiles within the run budget', () => {
   assert.ok(hd[1]!.length <= 47 && hd[1]![0]!.x1 - hd[1]![0]!.x0 > 192 && hd[1]![0]!.x1 - hd[1]![0]!.x0 < 1080);
 });
 
+test('large frames: no upscaled tiles, and model input within the pixel budget; small frames unaffected', () => {
+  const plan = { zooms: [1, 2], maxRuns: 48, largeFrames: { fromSide: 1024, zooms: [1], baseInputPixels: 1.7e6, inputPixelsPerFramePixel: 0.25 } };
+  for (const [w, h] of [[1920, 1080], [4000, 3000]] as const) {
+    const passes = facePasses(w, h, 512, plan);
+    const runs = passes.reduce((n, p) => n + p.length, 0);
+    assert.ok(runs > 1 && runs * 512 * 512 <= 1.7e6 + 0.25 * w * h, `${w}x${h}: ${runs} runs`);
+    assert.ok(passes.slice(1).every((level) => level.every((t) => t.x1 - t.x0 >= 512)), 'no zoom > 1 tile');
+  }
+  assert.deepEqual(facePasses(640, 480, 192, plan), facePasses(640, 480, 192, { zooms: [1, 2], maxRuns: 48 }));
+});
+
 test('a box cut by an inner tile side is dropped, one at the image border is kept', () => {
   const tile = { x0: 100, y0: 0, x1: 292, y1: 192 };
   assert.equal(cutByTileEdge({ x0: 101, y0: 50, x1: 130, y1: 80 }, tile, 640, 480, 2), true);
