@@ -1,0 +1,40 @@
+/**
+ * Large-frame face recall: development images pasted (native size where they fit) into 1080p mosaics,
+ * scored against their moved ground truth. `node --import tsx bench/face-large-frames.ts [new|old|try SSD_PIXELS FULL_PIXELS SSD_ZOOM]`
+ * (old = the 48-run plan everywhere). The dataset path is ../shared/eval.
+ */
+import sharp, { type OverlayOptions } from 'sharp';
+import { FaceEnsemble, SSD_ENSEMBLE } from '../src/detect/face-ensemble.ts';
+import { SessionFactory } from '../src/detect/session.ts';
+import { readEvalDataset } from '../src/eval/dataset.ts';
+import { addTally, emptyTally, scoreImageLabel } from '../src/eval/metrics.ts';
+import type { Box } from '../src/types.ts';
+const images = (await readEvalDataset('../shared/eval')).filter((im) => im.annotated.includes('face'));
+const f = new SessionFactory({ provider: 'cpu' });
+const which = process.argv[2] ?? 'new';
+const sb = Number(process.argv[3] ?? 1.7e6), fb = Number(process.argv[4] ?? 0.4e6), sz = Number(process.argv[5] ?? 1);
+const ens = await FaceEnsemble.create(f, which === 'new' ? SSD_ENSEMBLE : which === 'try' ? [{ model: 'full-range', largeFrames: { fromSide: 1024, zooms: [1], baseInputPixels: fb, inputPixelsPerFramePixel: 0 } }, { model: 'ssd-mobilenet', zooms: [2], largeFrames: { fromSide: 1024, zooms: [sz], baseInputPixels: sb, inputPixelsPerFramePixel: 0 } }] : [{ model: 'full-range' }, { model: 'ssd-mobilenet', zooms: [2] }]);
+for (const [W, H, cols, rows, maxMosaics] of [[1920, 1080, 4, 3, 8], ] as const) {
+  const cw = Math.floor(W / cols), ch = Math.floor(H / rows);
+  const tally = emptyTally(); let ms = 0; let n = 0;
+  for (let start = 0; start + cols * rows <= images.length && n < maxMosaics; start += cols * rows, n++) {
+    const comps: OverlayOptions[] = []; const truth: Box[] = []; const ignore: Box[] = [];
+    for (let k = 0; k < cols * rows; k++) {
+      const im = images[start + k]!;
+      const m = await sharp(im.file).metadata();
+      const s = Math.min(1, cw / m.width!, ch / m.height!);
+      const buf = await sharp(im.file).resize(Math.floor(m.width! * s), Math.floor(m.height! * s)).toBuffer();
+      const ox = (k % cols) * cw, oy = Math.floor(k / cols) * ch;
+      comps.push({ input: buf, left: ox, top: oy });
+      const map = (b: Box) => ({ x0: ox + b.x0 * s, y0: oy + b.y0 * s, x1: ox + b.x1 * s, y1: oy + b.y1 * s });
+      truth.push(...im.truth.filter((t) => t.cls === 'face').map((t) => map(t.box)));
+      ignore.push(...im.ignore.map(map));
+    }
+    const { data, info } = await sharp({ create: { width: W, height: H, channels: 3, background: { r: 0, g: 0, b: 0 } } }).composite(comps).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+    const t = performance.now();
+    const d = await ens.detect({ data, width: info.width, height: info.height }, { classes: ['face'], thresholds: { face: 0.3 } } as any);
+    ms += performance.now() - t;
+    addTally(tally, scoreImageLabel(truth, d.map((x) => ({ ...x.box, score: x.score })), ignore));
+  }
+  console.log(which, `${W}x${H}`, n, 'mosaics', `coverage ${(tally.covered / tally.truth).toFixed(3)} small ${(tally.smallCovered / tally.smallTruth).toFixed(3)} (${tally.smallTruth}) recall@0.5 ${(tally.matchedAtIou / tally.truth).toFixed(3)} FP/mosaic ${(tally.falsePositives / n).toFixed(2)} truth ${tally.truth} ms/mosaic ${(ms / n).toFixed(0)}`);
+}
