@@ -1,10 +1,10 @@
 /**
  * Large-frame face recall: development images pasted (native size where they fit) into 1080p mosaics,
- * scored against their moved ground truth. `node --import tsx bench/face-large-frames.ts [new|old|try SSD_PIXELS FULL_PIXELS SSD_ZOOM]`
- * (old = the 48-run plan everywhere). The dataset path is ../shared/eval.
+ * scored against their moved ground truth. `node --import tsx bench/face-large-frames.ts [new|balanced|old|try SSD_PIXELS FULL_PIXELS SSD_ZOOM]`
+ * (new = --face-search fast, balanced = the default, old = thorough: the 48-run plan everywhere). The dataset path is ../shared/eval.
  */
 import sharp, { type OverlayOptions } from 'sharp';
-import { FaceEnsemble, SSD_ENSEMBLE } from '../src/detect/face-ensemble.ts';
+import { FaceEnsemble, ssdEnsemble } from '../src/detect/face-ensemble.ts';
 import { SessionFactory } from '../src/detect/session.ts';
 import { readEvalDataset } from '../src/eval/dataset.ts';
 import { addTally, emptyTally, scoreImageLabel } from '../src/eval/metrics.ts';
@@ -13,7 +13,7 @@ const images = (await readEvalDataset('../shared/eval')).filter((im) => im.annot
 const f = new SessionFactory({ provider: 'cpu' });
 const which = process.argv[2] ?? 'new';
 const sb = Number(process.argv[3] ?? 1.7e6), fb = Number(process.argv[4] ?? 0.4e6), sz = Number(process.argv[5] ?? 1);
-const ens = await FaceEnsemble.create(f, which === 'new' ? SSD_ENSEMBLE : which === 'try' ? [{ model: 'full-range', largeFrames: { fromSide: 1024, zooms: [1], baseInputPixels: fb, inputPixelsPerFramePixel: 0 } }, { model: 'ssd-mobilenet', zooms: [2], largeFrames: { fromSide: 1024, zooms: [sz], baseInputPixels: sb, inputPixelsPerFramePixel: 0 } }] : [{ model: 'full-range' }, { model: 'ssd-mobilenet', zooms: [2] }]);
+const ens = await FaceEnsemble.create(f, which === 'new' ? ssdEnsemble('fast') : which === 'balanced' ? ssdEnsemble('balanced') : which === 'try' ? [{ model: 'full-range', largeFrames: { fromSide: 1024, zooms: [1], baseInputPixels: fb, inputPixelsPerFramePixel: 0 } }, { model: 'ssd-mobilenet', zooms: [2], largeFrames: { fromSide: 1024, zooms: [sz], baseInputPixels: sb, inputPixelsPerFramePixel: 0 } }] : [{ model: 'full-range' }, { model: 'ssd-mobilenet', zooms: [2] }]);
 for (const [W, H, cols, rows, maxMosaics] of [[1920, 1080, 4, 3, 8], ] as const) {
   const cw = Math.floor(W / cols), ch = Math.floor(H / rows);
   const tally = emptyTally(); let ms = 0; let n = 0;

@@ -50,6 +50,7 @@ export async function runBatch(opts: BatchOptions): Promise<number> {
     classes: opts.engine.classes,
     provider: opts.engine.provider,
     modelsDir: opts.engine.modelsDir,
+    faceSearch: opts.engine.faceSearch,
     threads: opts.engine.threads || undefined,
     log: (_level, message) => log(message),
   });

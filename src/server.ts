@@ -33,6 +33,7 @@ export async function startServer(config: ServeConfig, log: Logger): Promise<Run
       classes: config.classes,
       provider: config.provider,
       modelsDir: config.modelsDir,
+      faceSearch: config.faceSearch,
       threads: config.threads || undefined,
       log: (level, message) => log[level](message),
     });

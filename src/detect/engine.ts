@@ -1,7 +1,7 @@
 import type { Box, Detection, ObjectClass, RgbImage } from '../types.ts';
 import { clipBox } from './boxes.ts';
 import { FACE_MODELS, FaceDetector } from './face.ts';
-import { FaceEnsemble, MEDIAPIPE_ENSEMBLE, SSD_ENSEMBLE } from './face-ensemble.ts';
+import { FaceEnsemble, MEDIAPIPE_ENSEMBLE, ssdEnsemble, type FaceSearch } from './face-ensemble.ts';
 import { NANODET_MODEL_FILE, ObjectDetector } from './objects.ts';
 import { PersonMasker, SELFIE_MODEL_FILE } from './person-mask.ts';
 import { PlateDetector } from './plate.ts';
@@ -29,6 +29,8 @@ export interface CreateEngineOptions {
   /** Default: <repo>/models. */
   modelsDir?: string;
   threads?: number;
+  /** Work spent on faces in frames over 1024 px (default balanced). */
+  faceSearch?: FaceSearch;
   log?: EngineLog;
 }
 
@@ -45,7 +47,7 @@ export async function createDetectionEngine(options: CreateEngineOptions): Promi
       const hasFull = factory.has(FACE_MODELS['full-range'].file);
       const hasBack = factory.has(FACE_MODELS['back-256'].file);
       const hasSsd = factory.has(FACE_MODELS['ssd-mobilenet'].file);
-      if (hasFull && hasSsd) face = await FaceEnsemble.create(factory, SSD_ENSEMBLE);
+      if (hasFull && hasSsd) face = await FaceEnsemble.create(factory, ssdEnsemble(options.faceSearch ?? 'balanced'));
       else if (hasFull && hasBack) face = await FaceEnsemble.create(factory, MEDIAPIPE_ENSEMBLE);
       else {
         // Either model alone still works, with less recall at the same false-positive rate.

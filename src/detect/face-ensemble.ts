@@ -42,10 +42,24 @@ export function fuseFaces(perModel: readonly Detection[][]): Detection[] {
  * small faces), full range getting a few coarse tiles, so that 1080p costs ~2.5 MP of model input
  * (~0.35 s on 2 cores) and 12 MP ~4.7 MP (see README).
  */
-export const SSD_ENSEMBLE: Partial<FaceDetectorOptions>[] = [
-  { model: 'full-range', largeFrames: { fromSide: 1024, zooms: [1], baseInputPixels: 0.4e6, inputPixelsPerFramePixel: 0 } },
-  { model: 'ssd-mobilenet', zooms: [2], largeFrames: { fromSide: 1024, zooms: [1], baseInputPixels: 1.7e6, inputPixelsPerFramePixel: 0.25 } },
-];
+/**
+ * How much work goes into frames over 1024 px (smaller frames are always searched fully, upscaled 2x):
+ * - fast: ~2.5 MP of model input at 1080p (~0.35 s on 2 cores); faces under ~20 px in such frames are mostly missed;
+ * - balanced: the SSD gets 4.5 MP (~0.67 s at 1080p); about half of those small faces are found again;
+ * - thorough: large frames searched like small ones, upscaled tiles included (~2.2 s at 1080p), the most recall.
+ * Figures from bench/face-large-frames.ts (src/detect/README.md).
+ */
+export type FaceSearch = 'fast' | 'balanced' | 'thorough';
+export const FACE_SEARCH_LEVELS: readonly FaceSearch[] = ['fast', 'balanced', 'thorough'];
+
+export function ssdEnsemble(search: FaceSearch): Partial<FaceDetectorOptions>[] {
+  if (search === 'thorough') return [{ model: 'full-range' }, { model: 'ssd-mobilenet', zooms: [2] }];
+  const [fullRange, ssd] = search === 'balanced' ? [0.2e6, 4.5e6] : [0.4e6, 1.7e6];
+  return [
+    { model: 'full-range', largeFrames: { fromSide: 1024, zooms: [1], baseInputPixels: fullRange, inputPixelsPerFramePixel: 0 } },
+    { model: 'ssd-mobilenet', zooms: [2], largeFrames: { fromSide: 1024, zooms: [1], baseInputPixels: ssd, inputPixelsPerFramePixel: 0.25 } },
+  ];
+}
 /** The previous pair, used when the SSD model file is absent. */
 export const MEDIAPIPE_ENSEMBLE: Partial<FaceDetectorOptions>[] = [{ model: 'full-range' }, { model: 'back-256' }];
 
@@ -57,7 +71,7 @@ export class FaceEnsemble implements Detector {
     this.name = `face:ensemble(${members.map((m) => m.name.replace(/^face:/, '')).join(',')})`;
   }
 
-  static async create(factory: SessionFactory, members: Partial<FaceDetectorOptions>[] = SSD_ENSEMBLE): Promise<FaceEnsemble> {
+  static async create(factory: SessionFactory, members: Partial<FaceDetectorOptions>[] = ssdEnsemble('balanced')): Promise<FaceEnsemble> {
     const detectors: FaceDetector[] = [];
     for (const m of members) detectors.push(await FaceDetector.create(factory, m));
     return new FaceEnsemble(detectors);

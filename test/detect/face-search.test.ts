@@ -1,0 +1,28 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { DEFAULT_FACE_OPTIONS, FACE_MODELS, facePasses } from '../../src/detect/face.ts';
+import { ssdEnsemble, type FaceSearch } from '../../src/detect/face-ensemble.ts';
+
+/** Model-input pixels the SSD member spends on a frame: what --face-search trades against time. */
+function ssdInputPixels(search: FaceSearch, width: number, height: number): number {
+  const member = ssdEnsemble(search).find((m) => m.model === 'ssd-mobilenet')!;
+  const size = FACE_MODELS['ssd-mobilenet'].inputSize;
+  const runs = facePasses(width, height, size, { ...DEFAULT_FACE_OPTIONS, ...member }).flat().length;
+  return runs * size * size;
+}
+
+test('--face-search spends more on large frames from fast to balanced to thorough', () => {
+  for (const [w, h] of [[1920, 1080], [4000, 3000]] as const) {
+    const fast = ssdInputPixels('fast', w, h);
+    const balanced = ssdInputPixels('balanced', w, h);
+    const thorough = ssdInputPixels('thorough', w, h);
+    assert.ok(fast < balanced && balanced < thorough, `${w}×${h}: ${fast} < ${balanced} < ${thorough}`);
+  }
+});
+
+test('--face-search leaves small frames searched in full (upscaled tiles included)', () => {
+  const small = (s: FaceSearch) => ssdInputPixels(s, 640, 427);
+  assert.equal(small('fast'), small('thorough'));
+  assert.equal(small('balanced'), small('thorough'));
+  assert.ok(small('fast') > FACE_MODELS['ssd-mobilenet'].inputSize ** 2, 'more than the whole-image pass');
+});
