@@ -4,6 +4,7 @@ import { addEngineOptions, addServeOptions, engineConfigFrom, serveConfigFrom } 
 import { createLogger } from './log.ts';
 import { VERSION } from './version.ts';
 import { FILE_QUERY_PARAMETERS } from './http/params.ts';
+import { AppError } from './errors.ts';
 
 const program = new Command('anonymiser')
   .description('Self-hosted anonymisation of faces, licence plates, persons and vehicles in images and videos')
@@ -85,4 +86,13 @@ addEngineOptions(
   }
 });
 
-await program.parseAsync(process.argv);
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  // Wrong values and unusable inputs are the user's to fix: one line, no stack trace.
+  if (err instanceof AppError) {
+    process.stderr.write(`error: ${err.message}\n`);
+    process.exit(2);
+  }
+  throw err;
+}
