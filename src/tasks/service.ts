@@ -131,15 +131,16 @@ export class TaskService {
   /** Removes the record and/or the files of a task; a running task is stopped first. */
   async delete(id: string, choice: DeleteChoice): Promise<void> {
     const task = this.get(id);
+    const deleted = new AppError(409, 'deleted', `task ${id} was deleted before it finished`);
     const controller = this.running.get(id);
-    if (controller) controller.abort(new AppError(409, 'deleted', 'the task was deleted while running'));
+    if (controller) controller.abort(deleted);
     if (choice.files) {
       await rm(join(this.opts.inputDir, id), { recursive: true, force: true });
       await rm(task.outputDir, { recursive: true, force: true });
     }
     if (choice.records) this.store.remove(id);
     else if (choice.files) this.store.markDeleted(id);
-    this.settle(id);
+    this.settle(id, deleted);
   }
 
   async deleteAll(choice: DeleteChoice): Promise<number> {

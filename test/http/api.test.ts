@@ -184,3 +184,30 @@ test('status reports version, provider, classes and queue; openapi is served', a
   const doc = (await (await fetch(`${server.url}/v1/openapi.json`)).json()) as Record<string, any>;
   assert.equal(doc.openapi, '3.1.0');
 });
+
+test('a synchronous request whose task is deleted meanwhile answers 409 and leaves no files', async () => {
+  const large = await sharp(photo).resize(3000).jpeg().toBuffer();
+  const pending = post('', large);
+  let id: string | undefined;
+  const until = Date.now() + 30_000;
+  while (!id && Date.now() < until) {
+    const list = (await (await fetch(`${server.url}/v1/task/list?status=processing`)).json()) as Record<string, any>;
+    id = list.items[0]?.id;
+    if (!id) await new Promise((r) => setTimeout(r, 20));
+  }
+  assert.ok(id, 'the task started');
+  assert.equal((await fetch(`${server.url}/v1/task/${id}`, { method: 'DELETE' })).status, 200);
+  const res = await pending;
+  assert.equal(res.status, 409);
+  const body = (await res.json()) as { error: { code: string; task_id: string } };
+  assert.equal(body.error.code, 'deleted');
+  assert.equal(body.error.task_id, id);
+  // The pipeline may still be finishing the image; what it writes must be cleaned up once it stops.
+  for (let i = 0; i < 300; i++) {
+    const status = (await (await fetch(`${server.url}/v1/status`)).json()) as Record<string, any>;
+    if (status.queue.running === 0) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.ok(!existsSync(join(server.config.outputDir, id!)), 'no output files left');
+  assert.ok(!existsSync(join(server.config.inputDir, id!)), 'no input files left');
+});
