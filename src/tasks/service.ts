@@ -14,6 +14,9 @@ import { runTask } from './runner.ts';
 import { taskLinks } from './links.ts';
 import { deliverWebhook, type WebhookOptions } from './webhook.ts';
 
+/** Starts of one task (across restarts) before it is failed instead of run again. */
+export const MAX_ATTEMPTS = 3;
+
 export interface TaskServiceOptions {
   inputDir: string;
   outputDir: string;
@@ -151,17 +154,25 @@ export class TaskService {
 
   /** Queues again every task that was queued or running when the process stopped; resends lost webhooks. */
   recover(): { requeued: number; webhooks: number } {
-    const unfinished = this.store.unfinished();
-    for (const t of unfinished) {
+    let requeued = 0;
+    for (const t of this.store.unfinished()) {
+      // A task that was running each time the process died is likely what killed it: stop retrying it.
+      if (t.status === 'processing' && t.attempts >= MAX_ATTEMPTS) {
+        this.store.markFailed(t.id, `the server stopped ${t.attempts} times while processing this file; not retried again`);
+        const failed = this.store.get(t.id);
+        if (failed) this.notify(failed);
+        continue;
+      }
       this.store.requeue(t.id);
       this.enqueue(t.id);
+      requeued++;
     }
     const pending = this.store.pendingWebhooks();
     for (const t of pending) this.notify(t);
-    if (unfinished.length || pending.length) {
-      this.log.info({ requeued: unfinished.length, webhooks: pending.length }, 'recovered tasks from the previous run');
+    if (requeued || pending.length) {
+      this.log.info({ requeued, webhooks: pending.length }, 'recovered tasks from the previous run');
     }
-    return { requeued: unfinished.length, webhooks: pending.length };
+    return { requeued, webhooks: pending.length };
   }
 
   /**
@@ -177,7 +188,7 @@ export class TaskService {
     if (timedOut) {
       for (const [id, c] of this.running) {
         c.abort(new AppError(503, 'shutting_down', 'the server is shutting down'));
-        this.store.requeue(id);
+        this.store.releaseOnShutdown(id);
       }
       await Promise.race([idle, new Promise((r) => setTimeout(r, 5000).unref())]);
     }
@@ -220,7 +231,7 @@ export class TaskService {
     } catch (err) {
       failure = err;
       if (!this.accepting && controller.signal.aborted) {
-        this.store.requeue(id);
+        this.store.releaseOnShutdown(id);
       } else {
         const message = err instanceof Error ? err.message : String(err);
         if (!(err instanceof AppError)) this.log.error({ err, task: id }, 'task failed');

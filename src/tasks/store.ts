@@ -229,6 +229,13 @@ export class TaskStore {
     this.db.prepare(`UPDATE tasks SET status = 'queued', progress_done = 0 WHERE id = ? AND status IN ('processing','queued')`).run(id);
   }
 
+  /** Puts a task stopped by a graceful shutdown back in the queue; that start does not count as an attempt. */
+  releaseOnShutdown(id: string): void {
+    this.db
+      .prepare(`UPDATE tasks SET status = 'queued', progress_done = 0, attempts = MAX(0, attempts - 1) WHERE id = ? AND status = 'processing'`)
+      .run(id);
+  }
+
   markDone(id: string, outputs: TaskOutputs, detectionCount: number | null): boolean {
     const r = this.db
       .prepare(`UPDATE tasks SET status = 'done', outputs = ?, detection_count = ?, end_time = ? WHERE id = ? AND status = 'processing'`)
