@@ -3,6 +3,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, readdir } from 'node:fs/promises';
 import sharp from 'sharp';
+import { crc32, deflateSync } from 'node:zlib';
 import { startTestServer, waitForTask, type TestServer } from '../helpers/server.ts';
 import { FACE_PHOTO } from '../helpers/fixtures.ts';
 import { bytes } from '../helpers/body.ts';
@@ -78,6 +79,34 @@ test('422 for a truncated or corrupt image, and no orphan files', async () => {
   const fakeVideo = Buffer.concat([Buffer.from([0, 0, 0, 0x18]), Buffer.from('ftypisom'), Buffer.alloc(4000, 3)]);
   await expectError(await post('', fakeVideo, 'video/mp4'), 422, 'undecodable_file');
   assert.deepEqual(await inputFiles(), [], 'nothing stored for refused uploads');
+});
+
+/** A tiny PNG that claims 30000×30000 pixels: decoding it would need 2.7 GB. */
+function pngBomb(): Buffer {
+  const chunk = (type: string, data: Buffer) => {
+    const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
+    const length = Buffer.alloc(4);
+    length.writeUInt32BE(data.length);
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32BE(crc32(body));
+    return Buffer.concat([length, body, crc]);
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(30000, 0);
+  ihdr.writeUInt32BE(30000, 4);
+  ihdr[8] = 8; // bit depth
+  ihdr[9] = 2; // RGB
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', ihdr),
+    chunk('IDAT', deflateSync(Buffer.alloc(30001 * 4))),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
+}
+
+test('422 for a decompression bomb, and the server keeps serving', async () => {
+  await expectError(await post('', pngBomb(), 'image/png'), 422, 'undecodable_file', /pixel limit/);
+  assert.equal((await fetch(`${server.url}/v1/status`)).status, 200);
 });
 
 test('400 for an empty body or a multipart body without a file', async () => {

@@ -1,10 +1,17 @@
 // Step 1: file → upright RGB pixels (EXIF orientation applied), plus what the encoder must carry over.
 import { readFile } from 'node:fs/promises';
-import sharp from 'sharp';
+import sharp, { type SharpOptions } from 'sharp';
 import { UndecodableFileError } from '../../errors.ts';
 import type { RgbImage } from '../../types.ts';
 
 export type ImageFormat = 'jpeg' | 'png';
+
+/**
+ * How strictly images are read, shared with the upload probe so that what the probe accepts decodes here:
+ * corrupt pixel data fails, and the pixel limit (sharp's default, e.g. a 20000×13000 panorama) guards
+ * memory against decompression bombs.
+ */
+export const DECODE_OPTIONS = { failOn: 'error', limitInputPixels: 268_402_689 } as const satisfies SharpOptions;
 
 export interface DecodedImage {
   image: RgbImage;
@@ -31,7 +38,7 @@ export async function decodeImage(inputPath: string): Promise<DecodedImage> {
     // An RGB profile is kept as is (no conversion, the pixels go back out in the space they came in);
     // CMYK or grey inputs are converted to sRGB and their profile, which no longer fits, is dropped.
     const keepIcc = meta.icc !== undefined && meta.space === 'srgb';
-    let pipeline = sharp(bytes, { failOn: 'error' }).rotate();
+    let pipeline = sharp(bytes, DECODE_OPTIONS).rotate();
     pipeline = keepIcc ? pipeline.keepIccProfile() : pipeline.toColourspace('srgb');
     if (!hasAlpha) pipeline = pipeline.removeAlpha();
     const { data, info } = await pipeline.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
