@@ -40,6 +40,8 @@ export interface FaceDetectorOptions {
   maxRuns: number;
   /** How frames larger than `fromSide` are searched instead; absent: like small ones. */
   largeFrames?: LargeFramePlan;
+  /** Zoom levels used instead of `zooms` for frames up to `maxSide` px, whose faces are often under 20 px. */
+  smallFrames?: { maxSide: number; zooms: readonly number[] };
   /** Fraction of the box added on each side: the models box the face from brows to chin, anonymisation wants the head. */
   padX: number;
   padTop: number;
@@ -88,11 +90,13 @@ export interface FaceRun {
  * A level that would need more runs than are left gets larger tiles (downscaled, zoom < asked)
  * instead of being skipped, so that large frames still get a native-ish pass for small faces.
  */
-export function facePasses(width: number, height: number, inputSize: number, plan: Pick<FaceDetectorOptions, 'zooms' | 'maxRuns' | 'largeFrames'>): Box[][] {
-  const large = plan.largeFrames && Math.max(width, height) > plan.largeFrames.fromSide ? plan.largeFrames : undefined;
+export function facePasses(width: number, height: number, inputSize: number, plan: Pick<FaceDetectorOptions, 'zooms' | 'maxRuns' | 'largeFrames' | 'smallFrames'>): Box[][] {
+  const side = Math.max(width, height);
+  const large = plan.largeFrames && side > plan.largeFrames.fromSide ? plan.largeFrames : undefined;
+  const small = plan.smallFrames && side <= plan.smallFrames.maxSide ? plan.smallFrames : undefined;
   const opts = large
     ? { zooms: large.zooms, maxRuns: Math.max(1, Math.min(plan.maxRuns, Math.floor((large.baseInputPixels + large.inputPixelsPerFramePixel * width * height) / (inputSize * inputSize)))) }
-    : plan;
+    : { zooms: small ? small.zooms : plan.zooms, maxRuns: plan.maxRuns };
   const passes: Box[][] = [[{ x0: 0, y0: 0, x1: width, y1: height }]];
   let runs = 1;
   let lastTile = Infinity;
@@ -104,7 +108,7 @@ export function facePasses(width: number, height: number, inputSize: number, pla
       tiles = gridTiles(width, height, tile, Math.round(tile * TILE_OVERLAP));
     }
     // Nothing to add: the tile covers the image (the whole-image pass) or is close to the previous level's.
-    if (tile >= Math.max(width, height) || tile * 1.5 > lastTile || runs + tiles.length > opts.maxRuns) break;
+    if (tile >= Math.max(width, height) || tile * 1.45 > lastTile || runs + tiles.length > opts.maxRuns) break;
     runs += tiles.length;
     lastTile = tile;
     passes.push(tiles);

@@ -26,3 +26,12 @@ test('--face-search leaves small frames searched in full (upscaled tiles include
   assert.equal(small('balanced'), small('thorough'));
   assert.ok(small('fast') > FACE_MODELS['ssd-mobilenet'].inputSize ** 2, 'more than the whole-image pass');
 });
+
+test('the SSD searches frames up to 640 px with finer (2.5x) tiles, larger ones up to 1024 px at 2x', () => {
+  const member = ssdEnsemble('balanced').find((m) => m.model === 'ssd-mobilenet')!;
+  const size = FACE_MODELS['ssd-mobilenet'].inputSize;
+  const tileSides = (w: number, h: number) => facePasses(w, h, size, { ...DEFAULT_FACE_OPTIONS, ...member }).slice(1).map((p) => p[0]!.x1 - p[0]!.x0);
+  assert.deepEqual(tileSides(400, 300), [Math.round(size / 2.5)]);
+  assert.deepEqual(tileSides(640, 427), [Math.round(size / 2.5)]);
+  assert.deepEqual(tileSides(800, 600), [size / 2]);
+});
