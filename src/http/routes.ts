@@ -3,7 +3,7 @@ import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Request, Response } from 'express';
 import type { ObjectClass } from '../types.ts';
-import { AppError, NotFoundError, NotReadyError } from '../errors.ts';
+import { AppError, BadParameterError, NotFoundError, NotReadyError } from '../errors.ts';
 import type { TaskService } from '../tasks/service.ts';
 import type { Task, TaskStatus } from '../tasks/store.ts';
 import { probeUpload } from '../pipeline/probe.ts';
@@ -104,6 +104,7 @@ const maskDownload =
   };
 
 const anonymised = download((t) => t.outputs.anonymised, 'anonymised file');
+const videoAnonymised = download((t) => (t.kind === 'video' ? t.outputs.anonymised : undefined), 'anonymised video', 'video/mp4');
 
 const original: Handler = async (ctx, req, res) => {
   const task = ctx.service.get(idOf(req));
@@ -139,7 +140,7 @@ const listTasks: Handler = (ctx, req, res) => {
   const { page, limit } = parsePaging(q);
   const statusFilter = q.status as TaskStatus | undefined;
   if (statusFilter !== undefined && !TASK_STATUSES.includes(statusFilter)) {
-    throw new AppError(400, 'bad_parameter', `status: must be one of ${TASK_STATUSES.join(', ')}`, { parameter: 'status' });
+    throw new BadParameterError('status', `must be one of ${TASK_STATUSES.join(', ')}`);
   }
   const { total, items } = ctx.service.list(page, limit, statusFilter);
   const base = baseUrlOf(ctx, req);
@@ -149,7 +150,7 @@ const listTasks: Handler = (ctx, req, res) => {
 function deleteChoice(req: Request) {
   const q = req.query as Record<string, unknown>;
   const choice = { records: parseBoolParam(q, 'records', true), files: parseBoolParam(q, 'files', true) };
-  if (!choice.records && !choice.files) throw new AppError(400, 'bad_parameter', 'records, files: at least one must be true', { parameter: 'records' });
+  if (!choice.records && !choice.files) throw new BadParameterError('records', 'records and files cannot both be false');
   return choice;
 }
 
@@ -182,8 +183,8 @@ export const ROUTES: Route[] = [
   { method: 'get', path: '/v1/file/:id/instance-mask', handler: maskDownload('instance') },
   { method: 'get', path: '/v1/file/:id/metadata', handler: download((t) => t.outputs.metadata, 'metadata (videos: /video/metadata)', 'application/json') },
   { method: 'get', path: '/v1/file/:id/original', handler: original },
-  { method: 'get', path: '/v1/file/:id/video/anonymised', handler: download((t) => (t.kind === 'video' ? t.outputs.anonymised : undefined), 'anonymised video', 'video/mp4') },
-  { method: 'get', path: '/v1/file/:id/video/anonymized', handler: download((t) => (t.kind === 'video' ? t.outputs.anonymised : undefined), 'anonymised video', 'video/mp4') },
+  { method: 'get', path: '/v1/file/:id/video/anonymised', handler: videoAnonymised },
+  { method: 'get', path: '/v1/file/:id/video/anonymized', handler: videoAnonymised },
   { method: 'get', path: '/v1/file/:id/video/metadata', handler: videoMetadata },
   { method: 'get', path: '/v1/status', handler: status },
   { method: 'get', path: '/v1/task/list', handler: listTasks },
