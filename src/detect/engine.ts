@@ -1,7 +1,8 @@
 import type { Box, Detection, ObjectClass, RgbImage } from '../types.ts';
 import { clipBox } from './boxes.ts';
 import { FACE_MODELS, FaceDetector } from './face.ts';
-import { FaceEnsemble, MEDIAPIPE_ENSEMBLE, ssdEnsemble, type FaceSearch } from './face-ensemble.ts';
+import { FaceEnsemble, MEDIAPIPE_ENSEMBLE, mtcnnVote, ssdEnsemble, type FaceSearch } from './face-ensemble.ts';
+import { MTCNN_FILES } from './mtcnn.ts';
 import { NANODET_MODEL_FILE, ObjectDetector } from './objects.ts';
 import { PersonMasker, SELFIE_MODEL_FILE } from './person-mask.ts';
 import { PlateDetector } from './plate.ts';
@@ -47,7 +48,9 @@ export async function createDetectionEngine(options: CreateEngineOptions): Promi
       const hasFull = factory.has(FACE_MODELS['full-range'].file);
       const hasBack = factory.has(FACE_MODELS['back-256'].file);
       const hasSsd = factory.has(FACE_MODELS['ssd-mobilenet'].file);
-      if (hasFull && hasSsd) face = await FaceEnsemble.create(factory, ssdEnsemble(options.faceSearch ?? 'balanced'));
+      const hasMtcnn = Object.values(MTCNN_FILES).every((f) => factory.has(f));
+      const search = options.faceSearch ?? 'balanced';
+      if (hasFull && hasSsd) face = await FaceEnsemble.create(factory, ssdEnsemble(search), hasMtcnn ? mtcnnVote(search) : undefined);
       else if (hasFull && hasBack) face = await FaceEnsemble.create(factory, MEDIAPIPE_ENSEMBLE);
       else {
         // Either model alone still works, with less recall at the same false-positive rate.
