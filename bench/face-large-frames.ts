@@ -1,19 +1,20 @@
 /**
  * Large-frame face recall: development images pasted (native size where they fit) into 1080p mosaics,
  * scored against their moved ground truth. `node --import tsx bench/face-large-frames.ts [new|balanced|old|try SSD_PIXELS FULL_PIXELS SSD_ZOOM]`
- * (new = --face-search fast, balanced = the default, old = thorough: the 48-run plan everywhere). The dataset path is ../shared/eval.
+ * (new = --face-search fast, balanced = the default, old = thorough: the 48-run plan everywhere; each with its MTCNN vote unless
+ * NO_MTCNN is set). The dataset path is ../shared/eval.
  */
 import sharp, { type OverlayOptions } from 'sharp';
-import { FaceEnsemble, ssdEnsemble } from '../src/detect/face-ensemble.ts';
+import { FaceEnsemble, mtcnnVote, ssdEnsemble } from '../src/detect/face-ensemble.ts';
 import { SessionFactory } from '../src/detect/session.ts';
 import { readEvalDataset } from '../src/eval/dataset.ts';
 import { addTally, emptyTally, scoreImageLabel } from '../src/eval/metrics.ts';
-import type { Box } from '../src/types.ts';
+import { DEFAULT_THRESHOLDS, type Box } from '../src/types.ts';
 const images = (await readEvalDataset('../shared/eval')).filter((im) => im.annotated.includes('face'));
 const f = new SessionFactory({ provider: 'cpu' });
 const which = process.argv[2] ?? 'new';
 const sb = Number(process.argv[3] ?? 1.7e6), fb = Number(process.argv[4] ?? 0.4e6), sz = Number(process.argv[5] ?? 1);
-const ens = await FaceEnsemble.create(f, which === 'new' ? ssdEnsemble('fast') : which === 'balanced' ? ssdEnsemble('balanced') : which === 'try' ? [{ model: 'full-range', largeFrames: { fromSide: 1024, zooms: [1], baseInputPixels: fb, inputPixelsPerFramePixel: 0 } }, { model: 'ssd-mobilenet', zooms: [2], largeFrames: { fromSide: 1024, zooms: [sz], baseInputPixels: sb, inputPixelsPerFramePixel: 0 } }] : [{ model: 'full-range' }, { model: 'ssd-mobilenet', zooms: [2] }]);
+const ens = await FaceEnsemble.create(f, which === 'new' ? ssdEnsemble('fast') : which === 'balanced' ? ssdEnsemble('balanced') : which === 'try' ? [{ model: 'full-range', largeFrames: { fromSide: 1024, zooms: [1], baseInputPixels: fb, inputPixelsPerFramePixel: 0 } }, { model: 'ssd-mobilenet', zooms: [2], largeFrames: { fromSide: 1024, zooms: [sz], baseInputPixels: sb, inputPixelsPerFramePixel: 0 } }] : [{ model: 'full-range' }, { model: 'ssd-mobilenet', zooms: [2] }], process.env.NO_MTCNN || which === 'try' ? undefined : mtcnnVote(which === 'new' ? 'fast' : which === 'balanced' ? 'balanced' : 'thorough'));
 for (const [W, H, cols, rows, maxMosaics] of [[1920, 1080, 4, 3, 8], ] as const) {
   const cw = Math.floor(W / cols), ch = Math.floor(H / rows);
   const tally = emptyTally(); let ms = 0; let n = 0;
@@ -32,7 +33,7 @@ for (const [W, H, cols, rows, maxMosaics] of [[1920, 1080, 4, 3, 8], ] as const)
     }
     const { data, info } = await sharp({ create: { width: W, height: H, channels: 3, background: { r: 0, g: 0, b: 0 } } }).composite(comps).removeAlpha().raw().toBuffer({ resolveWithObject: true });
     const t = performance.now();
-    const d = await ens.detect({ data, width: info.width, height: info.height }, { classes: ['face'], thresholds: { face: 0.3 } } as any);
+    const d = await ens.detect({ data, width: info.width, height: info.height }, { classes: ['face'], thresholds: DEFAULT_THRESHOLDS });
     ms += performance.now() - t;
     addTally(tally, scoreImageLabel(truth, d.map((x) => ({ ...x.box, score: x.score })), ignore));
   }
