@@ -16,16 +16,18 @@ import type { Detector, DetectOptions } from './types.ts';
 export const MTCNN_FILES = { pnet: 'face_mtcnn_pnet.onnx', rnet: 'face_mtcnn_rnet.onnx', onet: 'face_mtcnn_onet.onnx' } as const;
 
 export interface MtcnnOptions {
-  /** Smallest face side searched for, in image pixels (the pyramid's first scale is 12 / minFace). */
+  /**
+   * Smallest face side searched for, in image pixels (the pyramid's first scale is 12 / minFace), and
+   * the same as a fraction of the frame's longer side, whichever is larger: P-Net's cost grows with
+   * (side / minFace)², so this keeps the cascade at about the cost of a 400-px photo on any frame.
+   */
   minFace: number;
+  minFaceOfSide: number;
   /** Scale step between pyramid levels. */
   scaleStep: number;
   /** Stage thresholds (P-Net, R-Net); O-Net's score is the detection's score. */
   pnetThreshold: number;
   rnetThreshold: number;
-  /** Frames whose longer side exceeds this are searched from a larger minimum face (cost grows with pixels / minFace²). */
-  largeFrameSide: number;
-  largeFrameMinFace: number;
   /** Padding that moves MTCNN's brow-to-chin box onto the head, as for the other face models. */
   padX: number;
   padTop: number;
@@ -34,11 +36,10 @@ export interface MtcnnOptions {
 
 export const DEFAULT_MTCNN_OPTIONS: MtcnnOptions = {
   minFace: 8,
+  minFaceOfSide: 0.02,
   scaleStep: 0.709,
   pnetThreshold: 0.6,
   rnetThreshold: 0.6,
-  largeFrameSide: 1024,
-  largeFrameMinFace: 20,
   padX: DEFAULT_FACE_OPTIONS.padX,
   padTop: DEFAULT_FACE_OPTIONS.padTop,
   padBottom: DEFAULT_FACE_OPTIONS.padBottom,
@@ -104,7 +105,7 @@ export class MtcnnFaceDetector implements Detector {
   /** P-Net over the pyramid: square proposals after per-level and global NMS. */
   private async propose(image: RgbImage): Promise<Proposal[]> {
     const o = this.options;
-    const minFace = Math.max(image.width, image.height) > o.largeFrameSide ? o.largeFrameMinFace : o.minFace;
+    const minFace = Math.max(o.minFace, o.minFaceOfSide * Math.max(image.width, image.height));
     const all: Proposal[] = [];
     for (let scale = PNET_CELL / minFace; Math.min(image.width, image.height) * scale >= PNET_CELL; scale *= o.scaleStep) {
       const w = Math.round(image.width * scale);
