@@ -102,8 +102,8 @@ export const MEDIAPIPE_ENSEMBLE: FaceMember[] = [{ model: 'full-range' }, { mode
  * also runs as a member, for the 8-20 px faces the anchor models miss. A face's score is then the mean
  * of three votes: full range, the SSD, and MTCNN (its detection score or its O-Net probability,
  * whichever is higher). On the development set (bench/face-sweep-mtcnn.ts) at the default threshold
- * 0.34 this gives 0.809 coverage at 0.43 FP/image against 0.790 at 0.44 for the pair alone; the
- * O-Net vote alone (no cascade) gives 0.786 at 0.33.
+ * 0.34 this gives 0.810 coverage at 0.42 FP/image against 0.783 at 0.42 for the pair alone (at 0.3);
+ * the O-Net vote without the cascade gives 0.787 at 0.33.
  */
 export interface MtcnnVote {
   /** Frames whose longer side is at most this run the whole MTCNN cascade; 0: never (O-Net vote only). */
