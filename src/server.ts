@@ -8,6 +8,7 @@ import type { ServeConfig } from './config.ts';
 import { createDetectionEngine, type DetectionEngine } from './detect/engine.ts';
 import { createApp } from './http/app.ts';
 import { celanturDialect } from './http/celantur/index.ts';
+import type { Dialect } from './http/dialect.ts';
 import { TaskStore } from './tasks/store.ts';
 import { TaskService } from './tasks/service.ts';
 import { VERSION } from './version.ts';
@@ -21,7 +22,17 @@ export interface RunningServer {
   close(graceMs?: number): Promise<void>;
 }
 
-export async function startServer(config: ServeConfig, log: Logger): Promise<RunningServer> {
+export interface ServerOptions {
+  /** The API dialects to mount, given the base URL for links; default: Celantur's. */
+  dialects?: (baseUrl: () => string) => Dialect[];
+}
+
+/** Every API the server speaks; each task remembers which one it came through. */
+export function defaultDialects(baseUrl: () => string): Dialect[] {
+  return [celanturDialect({ baseUrl })];
+}
+
+export async function startServer(config: ServeConfig, log: Logger, options: ServerOptions = {}): Promise<RunningServer> {
   await mkdir(config.inputDir, { recursive: true });
   await mkdir(config.outputDir, { recursive: true });
   // Partial uploads from a process that died mid-request have no task: nothing refers to them.
@@ -46,8 +57,7 @@ export async function startServer(config: ServeConfig, log: Logger): Promise<Run
 
   const store = new TaskStore(config.dbPath);
   let baseUrl = config.apiEndpoint ?? `http://localhost:${config.port}`;
-  // Every API the server speaks; each task remembers which one it came through.
-  const dialects = [celanturDialect({ baseUrl: () => baseUrl })];
+  const dialects = (options.dialects ?? defaultDialects)(() => baseUrl);
   const service = new TaskService(
     store,
     engine,
