@@ -94,6 +94,8 @@ test("the sync client's default parameter set with an image/jpg part answers 200
   assert.equal(task.parameters.quality, 90, 'quality=0 is the default');
   assert.deepEqual(task.warnings, ['quality: 0 means the default, 90']);
   assert.ok((task.detections ?? 0) >= 1);
+  const metadata = S.ImageMetadata.parse(await (await fetch(task.links.metadata!)).json());
+  assert.equal(metadata.detections.length, task.detections);
   const anonymised = await fetch(task.links.anonymised!);
   assert.equal(anonymised.status, 200);
   assert.match(anonymised.headers.get('content-type') ?? '', /image\/jpeg/);

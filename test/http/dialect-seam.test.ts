@@ -55,7 +55,7 @@ const received: { headers: IncomingHttpHeaders; body: string }[] = [];
 let small: Buffer;
 
 before(async () => {
-  server = await startTestServer({ anonymize: ['face'] }, undefined, { dialects: (baseUrl) => [...defaultDialects(baseUrl), probeDialect] });
+  server = await startTestServer({ anonymize: ['face'], lenientParams: true }, undefined, { dialects: (baseUrl) => [...defaultDialects(baseUrl), probeDialect] });
   small = await sharp(await readFile(FACE_PHOTO)).resize(240).jpeg().toBuffer();
   hook = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -112,4 +112,12 @@ test("each dialect's errors keep its own shape; unknown routes get the shared on
   const nowhere = await fetch(`${server.url}/nowhere`);
   assert.equal(nowhere.status, 404);
   assert.equal(((await nowhere.json()) as { error: { code: string } }).error.code, 'not_found');
+});
+
+test('with --lenient-params an unknown Celantur query parameter is a task warning, not a 400', async () => {
+  const res = await fetch(`${server.url}/v1/file?colour=red&sender=celantur`, { method: 'POST', body: bytes(small), headers: { 'content-type': 'image/jpeg' } });
+  assert.equal(res.status, 200);
+  const task = (await res.json()) as { status: string; warnings: string[] };
+  assert.equal(task.status, 'done');
+  assert.deepEqual(task.warnings, ['colour: unknown parameter, ignored', 'sender: unknown parameter, ignored']);
 });
