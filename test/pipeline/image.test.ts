@@ -55,8 +55,11 @@ test('PNG in, PNG out: alpha kept exactly, pixels outside the outer box bit-exac
   }
   assert.ok(changedInside > 0.9 * 60 * 80);
   const meta = JSON.parse(await readFile(r.outputs.metadata, 'utf8'));
-  assert.equal(meta.id, 'task-42');
+  assert.equal(meta.id, 'in.png', "Celantur's id is the file name");
+  assert.equal(meta.task_id, 'task-42');
   assert.equal(meta.filename, 'in.png');
+  assert.equal(meta.folder, null);
+  assert.equal(meta.detections[0].id, 0);
   assert.deepEqual(meta.size, [W, H]);
   assert.equal(meta.detections[0].parent_image, 'result.png');
   assert.equal(meta.detections[0].is_anonymised, true);
