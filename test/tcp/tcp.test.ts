@@ -10,6 +10,7 @@ import { after, before, test } from 'node:test';
 import exifReader from 'exif-reader';
 import sharp from 'sharp';
 import { parseNpy } from '../../src/tcp/npy.ts';
+import { bytes } from '../helpers/body.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { buildPhoneExif, insertExif } from '../pipeline/phone-exif.ts';
 import { exchange, npyFile, numpyFrame } from './helpers.ts';
@@ -24,7 +25,7 @@ let faceBoxes: number[][];
 before(async () => {
   server = await startTestServer({ tcpPort: 0, tcpTimeout: 1 });
   photo = await readFile(PHOTO);
-  const res = await fetch(`${server.url}/v1/file?save-mask=none`, { method: 'POST', headers: { 'content-type': 'image/jpeg' }, body: photo });
+  const res = await fetch(`${server.url}/v1/file?save-mask=none`, { method: 'POST', headers: { 'content-type': 'image/jpeg' }, body: bytes(photo) });
   assert.equal(res.status, 200);
   const task = (await res.json()) as Record<string, any>;
   const meta = (await (await fetch(task.links.metadata)).json()) as Record<string, any>;
@@ -178,7 +179,7 @@ test('TCP images share the queue and its limit with HTTP uploads: a full queue c
     assert.ok(Date.now() < until, `both TCP images queued: ${JSON.stringify(q)}`);
     await new Promise((r) => setTimeout(r, 20));
   }
-  const http = await fetch(`${small.url}/v1/file`, { method: 'POST', headers: { 'content-type': 'image/jpeg' }, body: photo });
+  const http = await fetch(`${small.url}/v1/file`, { method: 'POST', headers: { 'content-type': 'image/jpeg' }, body: bytes(photo) });
   assert.equal(http.status, 503, 'an HTTP upload sees the queue the TCP images fill');
   const third = await exchange(small.tcpPort!, [photo]);
   assert.equal(third.data.length, 0, 'a TCP image beyond the limit gets no answer');
