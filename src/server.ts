@@ -104,6 +104,7 @@ export async function startServer(config: ServeConfig, log: Logger): Promise<Run
         timeoutMs: config.tcpTimeoutMs,
         incomingDir: join(config.inputDir, '.incoming'),
         maxConnections: config.queueLimit + config.concurrency,
+        conversionConcurrency: config.concurrency,
         log,
       });
     } catch (err) {

@@ -11,9 +11,12 @@
 // over --max-upload-mb, silent past --tcp-timeout) closes the connection without a byte written, and one
 // warn log line says why. Nothing is ever half-written: the answer is sent in one piece once it is complete.
 import { randomUUID } from 'node:crypto';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
+import { finished as streamFinished } from 'node:stream/promises';
+import PQueue from 'p-queue';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { TcpMode } from '../config.ts';
@@ -41,6 +44,8 @@ export interface TcpOptions {
   incomingDir: string;
   /** Connections open at once; more are dropped at once (and logged). */
   maxConnections: number;
+  /** NumPy ↔ PNG conversions at once (the container's --concurrency). */
+  conversionConcurrency: number;
   log: Logger;
 }
 
@@ -72,6 +77,8 @@ export function tcpParams(classes: readonly ObjectClass[], thresholds: Record<Ob
 export async function startTcpServer(opts: TcpOptions): Promise<RunningTcpServer> {
   const log = opts.log.child({ dialect: 'tcp' });
   const sockets = new Set<Socket>();
+  /** NumPy ↔ PNG conversions hold whole images in memory: no more of them at once than images are processed. */
+  const conversions = new PQueue({ concurrency: Math.max(1, opts.conversionConcurrency) });
   let nextConnection = 1;
   await mkdir(opts.incomingDir, { recursive: true });
 
@@ -85,38 +92,57 @@ export async function startTcpServer(opts: TcpOptions): Promise<RunningTcpServer
 
   function handleConnection(socket: Socket, connection: number): void {
     const clog = log.child({ connection, remote: `${socket.remoteAddress}:${socket.remotePort}` });
-    const chunks: Buffer[] = [];
     let received = 0;
     let protocol: Protocol | null = opts.mode === 'auto' ? null : opts.mode;
-    /** NumPy: header + payload bytes, known once the header is in. */
+    /** NumPy: the frame header while it comes in, then header + payload bytes expected in all. */
+    const header: Buffer[] = [];
+    let headerBytes = 0;
     let expected: number | null = null;
     let state: 'reading' | 'processing' | 'closed' = 'reading';
+    // The payload goes to disk as it arrives (as HTTP uploads do), so a slow or large request holds no memory.
+    const payloadPath = join(opts.incomingDir, `tcp-${randomUUID()}.part`);
+    let file: WriteStream | null = null;
 
-    const refuse = (reason: string, level: 'warn' | 'info' = 'warn') => {
+    const refuse = (reason: string, level: 'warn' | 'info' | 'error' = 'warn') => {
       if (state === 'closed') return;
       state = 'closed';
       clog[level]({ protocol, received, reason }, 'TCP request refused; connection closed without an answer');
       socket.destroy();
+      file?.destroy();
+      void rm(payloadPath, { force: true });
+    };
+
+    const store = (chunk: Buffer) => {
+      if (chunk.length === 0) return;
+      if (!file) {
+        file = createWriteStream(payloadPath);
+        file.on('error', (err) => refuse(`the payload could not be stored: ${err.message}`, 'error'));
+      }
+      if (!file.write(chunk)) {
+        socket.pause();
+        file.once('drain', () => socket.resume());
+      }
     };
 
     const begin = () => {
       state = 'processing';
       socket.setTimeout(0);
-      const all = Buffer.concat(chunks, received);
-      chunks.length = 0;
       const started = performance.now();
-      anonymiseOne(protocol!, protocol === 'numpy' ? all.subarray(FRAME_HEADER_BYTES) : all, clog).then(
-        (answer) => {
-          if (state === 'closed' || socket.destroyed) {
-            clog.info({ protocol }, 'TCP client went away before the answer was ready');
-            return;
-          }
-          state = 'closed';
-          socket.end(answer);
-          clog.info({ protocol, bytesIn: received, bytesOut: answer.length, ms: Math.round(performance.now() - started) }, 'TCP image anonymised');
-        },
-        (err: unknown) => refuse(err instanceof Error ? err.message : String(err)),
-      );
+      const stored = file ? (file.end(), streamFinished(file)) : Promise.resolve();
+      stored
+        .then(() => anonymiseOne(protocol!, payloadPath, clog))
+        .then(
+          (answer) => {
+            if (state === 'closed' || socket.destroyed) {
+              clog.info({ protocol }, 'TCP client went away before the answer was ready');
+              return;
+            }
+            state = 'closed';
+            socket.end(answer);
+            clog.info({ protocol, bytesIn: received, bytesOut: answer.length, ms: Math.round(performance.now() - started) }, 'TCP image anonymised');
+          },
+          (err: unknown) => refuse(err instanceof Error ? err.message : String(err)),
+        );
     };
 
     socket.setTimeout(opts.timeoutMs);
@@ -127,7 +153,6 @@ export async function startTcpServer(opts: TcpOptions): Promise<RunningTcpServer
     socket.on('data', (chunk: Buffer) => {
       if (state === 'processing') return refuse('more bytes arrived after the announced length');
       if (state !== 'reading') return;
-      chunks.push(chunk);
       received += chunk.length;
       if (protocol === null) {
         protocol = chunk[0] === JPEG_FIRST_BYTE ? 'jpeg' : chunk[0] === 0 ? 'numpy' : null;
@@ -135,16 +160,22 @@ export async function startTcpServer(opts: TcpOptions): Promise<RunningTcpServer
       }
       const limit = protocol === 'numpy' ? FRAME_HEADER_BYTES + opts.maxBytes : opts.maxBytes;
       if (received > limit) return refuse(`the request is larger than the limit of ${opts.maxBytes} bytes`);
-      if (protocol !== 'numpy') return;
-      if (expected === null && received >= FRAME_HEADER_BYTES) {
-        const head = Buffer.concat(chunks, received).subarray(0, FRAME_HEADER_BYTES);
-        const length = readFrameLength(head);
+      if (protocol === 'jpeg') return store(chunk);
+      let rest = chunk;
+      if (expected === null) {
+        const part = rest.subarray(0, FRAME_HEADER_BYTES - headerBytes);
+        header.push(part);
+        headerBytes += part.length;
+        rest = rest.subarray(part.length);
+        if (headerBytes < FRAME_HEADER_BYTES) return;
+        const length = readFrameLength(Buffer.concat(header));
         if (length === null || length > opts.maxBytes) return refuse(`the frame header announces ${length === null ? 'an absurd' : length}-byte payload; the limit is ${opts.maxBytes} bytes`);
         if (length === 0) return refuse('the frame header announces an empty payload');
         expected = FRAME_HEADER_BYTES + length;
       }
-      if (expected !== null && received > expected) return refuse(`${received - FRAME_HEADER_BYTES} payload bytes arrived, the header announced ${expected - FRAME_HEADER_BYTES}`);
-      if (expected !== null && received === expected) begin();
+      if (received > expected) return refuse(`${received - FRAME_HEADER_BYTES} payload bytes arrived, the header announced ${expected - FRAME_HEADER_BYTES}`);
+      store(rest);
+      if (received === expected) begin();
     });
     socket.on('end', () => {
       if (state !== 'reading') return;
@@ -155,17 +186,16 @@ export async function startTcpServer(opts: TcpOptions): Promise<RunningTcpServer
     });
   }
 
-  /** One image through the task service; resolves with the answer's bytes, rejects with a reason to log. */
-  async function anonymiseOne(protocol: Protocol, payload: Buffer, clog: Logger): Promise<Buffer> {
+  /** One image (its payload stored at `payloadPath`) through the task service; resolves with the answer, rejects with a reason to log. */
+  async function anonymiseOne(protocol: Protocol, payloadPath: string, clog: Logger): Promise<Buffer> {
     const ext = protocol === 'jpeg' ? 'jpg' : 'png';
     const path = join(opts.incomingDir, `tcp-${randomUUID()}.${ext}`);
     let taskId: string | undefined;
     try {
       if (protocol === 'numpy') {
-        const image = parseNpy(payload);
-        await writeFile(path, await bgrToPng(image));
+        await conversions.add(async () => writeFile(path, await bgrToPng(parseNpy(await readFile(payloadPath)))));
       } else {
-        await writeFile(path, payload);
+        await rename(payloadPath, path);
       }
       const type = await probeUpload(path);
       if (protocol === 'jpeg' && type.mime !== 'image/jpeg') throw new UnsupportedMediaTypeError(`JPEG mode takes JPEG bytes; this is ${type.mime}`);
@@ -178,15 +208,17 @@ export async function startTcpServer(opts: TcpOptions): Promise<RunningTcpServer
       }
       const output = join(finished.outputDir, finished.outputs.anonymised);
       if (protocol === 'jpeg') return await readFile(output);
-      const npy = encodeNpy(await imageFileToBgr(output));
-      return Buffer.concat([frameHeader(npy.length), npy]);
+      return await conversions.add(async () => {
+        const npy = encodeNpy(await imageFileToBgr(output));
+        return Buffer.concat([frameHeader(npy.length), npy]);
+      });
     } catch (err) {
       if (err instanceof NpyFormatError || err instanceof RefusedRequest) throw err;
       if (err instanceof AppError) throw new RefusedRequest(`${err.code}: ${err.message}`);
       clog.error({ err }, 'TCP image failed');
       throw new RefusedRequest('processing failed (see the error logged before)');
     } finally {
-      await rm(path, { force: true });
+      await Promise.all([rm(path, { force: true }), rm(payloadPath, { force: true })]);
       if (taskId) await opts.service.delete(taskId, { records: true, files: true }).catch(() => {});
     }
   }

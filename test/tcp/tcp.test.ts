@@ -163,6 +163,11 @@ test('bad input closes the connection without a byte and the server keeps servin
   }
   const ok = await exchange(port, [photo]);
   assert.equal((await sharp(ok.data).metadata()).width, orig.width, 'a good JPEG still works after all that');
+  // The timeout is for silence, not for the whole request: a slow client that keeps sending is served.
+  const pieces = Array.from({ length: 6 }, (_, i) => photo.subarray(Math.floor((i * photo.length) / 6), Math.floor(((i + 1) * photo.length) / 6)));
+  const slow = await exchange(port, pieces, { gapMs: 400 });
+  assert.ok(slow.ms > 2000, `the slow client took ${Math.round(slow.ms)} ms`);
+  assert.equal((await sharp(slow.data).metadata()).width, orig.width, 'a slow client (6 pieces, 0.4 s apart, 1 s timeout) is answered');
   assert.equal(await taskCount(), 0, 'no task left behind');
   assert.deepEqual(await readdir(join(server.config.inputDir, '.incoming')), [], 'no payload left on disk');
 });
