@@ -7,7 +7,7 @@ import type { EngineConfig } from './config.ts';
 import { createDetectionEngine } from './detect/engine.ts';
 import { parseFileQuery } from './http/celantur/params.ts';
 import { processImage } from './pipeline/image/index.ts';
-import { processVideo } from './pipeline/video/index.ts';
+import { processVideo, hasVideoMetadata } from './pipeline/video/index.ts';
 import { sniffFile, type SniffedType } from './pipeline/sniff.ts';
 import { safeStem } from './tasks/service.ts';
 
@@ -67,7 +67,7 @@ export async function runBatch(opts: BatchOptions): Promise<number> {
       const stem = safeStem(rel.split(/[\\/]/).pop()!);
       const outDir = join(opts.outputDir, dirname(rel));
       await mkdir(outDir, { recursive: true });
-      if (!opts.overwrite && (await exists(join(outDir, `${stem}.json`)) || await exists(join(outDir, `${stem}_frames`)))) {
+      if (!opts.overwrite && (await exists(join(outDir, `${stem}.json`)) || await hasVideoMetadata(outDir, stem))) {
         skipped++;
         overall?.update(i + 1, { label: `${rel} (done before)` });
         continue;
@@ -75,7 +75,7 @@ export async function runBatch(opts: BatchOptions): Promise<number> {
       overall?.update(i, { label: rel });
       try {
         if (f.type.kind === 'image') {
-          await processImage({ id: stem, inputPath: f.path, outputDir: outDir, stem, params, engine });
+          await processImage({ id: stem, inputPath: f.path, outputDir: outDir, stem, params, engine, folder: dirname(rel) === '.' ? null : dirname(rel) });
         } else {
           const frames = bars?.create(1, 0, { label: `${rel} frames` });
           await processVideo({

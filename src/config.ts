@@ -32,7 +32,16 @@ export interface ServeConfig extends EngineConfig {
   webhookTimeoutMs: number;
   shutdownGraceMs: number;
   logLevel: string;
+  /** Celantur's TCP mode: a listener beside the REST API (undefined: off). */
+  tcpPort?: number;
+  tcpMode: TcpMode;
+  /** A TCP connection that sends nothing for this long before its request is complete is closed. */
+  tcpTimeoutMs: number;
 }
+
+/** What the TCP listener takes: JPEG bytes, NumPy frames, or either (told apart by the first byte). */
+export const TCP_MODES = ['auto', 'jpeg', 'numpy'] as const;
+export type TcpMode = (typeof TCP_MODES)[number];
 
 export const PROVIDERS: readonly ExecutionProviderChoice[] = ['auto', 'cpu', 'cuda', 'tensorrt'];
 
@@ -163,7 +172,24 @@ export function addServeOptions(cmd: Command): Command {
         .default(false)
         .env('ANONYMISER_LENIENT_PARAMS'),
     )
-    .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'silent']).default('info').env('ANONYMISER_LOG_LEVEL'));
+    .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'silent']).default('info').env('ANONYMISER_LOG_LEVEL'))
+    .addOption(
+      new Option('--tcp-port <port>', "also listen for Celantur's TCP mode (JPEG bytes or NumPy frames) on this port; Celantur's default is 9999")
+        .argParser(parseIntStrict('--tcp-port', 0, 65535))
+        .env('ANONYMISER_TCP_PORT'),
+    )
+    .addOption(
+      new Option('--tcp-mode <mode>', 'what the TCP port takes: jpeg, numpy, or auto (either, told apart by the first byte)')
+        .choices(TCP_MODES as unknown as string[])
+        .default('auto')
+        .env('ANONYMISER_TCP_MODE'),
+    )
+    .addOption(
+      new Option('--tcp-timeout <seconds>', 'close a TCP connection that sends nothing for this long before its image is complete')
+        .argParser(parseIntStrict('--tcp-timeout', 1, 3600))
+        .default(30)
+        .env('ANONYMISER_TCP_TIMEOUT'),
+    );
 }
 
 type RawOptions = Record<string, unknown>;
@@ -212,5 +238,8 @@ export function serveConfigFrom(opts: RawOptions): ServeConfig {
     webhookTimeoutMs: 10_000,
     shutdownGraceMs: 30_000,
     logLevel: String(opts.logLevel ?? 'info'),
+    tcpPort: typeof opts.tcpPort === 'number' ? opts.tcpPort : undefined,
+    tcpMode: (opts.tcpMode as TcpMode) ?? 'auto',
+    tcpTimeoutMs: ((opts.tcpTimeout as number) ?? 30) * 1000,
   };
 }

@@ -12,12 +12,15 @@ import type { Dialect } from './http/dialect.ts';
 import { TaskStore } from './tasks/store.ts';
 import { TaskService } from './tasks/service.ts';
 import { VERSION } from './version.ts';
+import { startTcpServer, type RunningTcpServer } from './tcp/server.ts';
 
 export interface RunningServer {
   url: string;
   port: number;
   service: TaskService;
   engine: DetectionEngine | null;
+  /** Port of Celantur's TCP mode, when --tcp-port was given. */
+  tcpPort?: number;
   /** Graceful stop: no new requests, running tasks finish (or go back to the queue), then everything closes. */
   close(graceMs?: number): Promise<void>;
 }
@@ -103,6 +106,30 @@ export async function startServer(config: ServeConfig, log: Logger, options: Ser
   if (!config.apiEndpoint) baseUrl = url;
   if (engine) service.recover();
   log.info({ url, input: config.inputDir, output: config.outputDir, db: config.dbPath }, 'listening');
+  let tcp: RunningTcpServer | undefined;
+  if (config.tcpPort !== undefined) {
+    try {
+      tcp = await startTcpServer({
+        host: config.host,
+        port: config.tcpPort,
+        mode: config.tcpMode,
+        service,
+        classes: config.classes,
+        thresholds: config.thresholds,
+        maxBytes: config.maxUploadMb * 1024 * 1024,
+        timeoutMs: config.tcpTimeoutMs,
+        incomingDir: join(config.inputDir, '.incoming'),
+        maxConnections: config.queueLimit + config.concurrency,
+        conversionConcurrency: config.concurrency,
+        log,
+      });
+    } catch (err) {
+      server.close();
+      store.close();
+      await engine?.dispose();
+      throw err;
+    }
+  }
 
   let closing: Promise<void> | null = null;
   return {
@@ -110,10 +137,14 @@ export async function startServer(config: ServeConfig, log: Logger, options: Ser
     port,
     service,
     engine,
+    tcpPort: tcp?.port,
     close(graceMs = config.shutdownGraceMs) {
       closing ??= (async () => {
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        const tcpClosed = tcp?.close();
         await service.shutdown(graceMs);
+        tcp?.destroy();
+        await tcpClosed;
         server.closeAllConnections();
         await closed;
         store.close();

@@ -11,5 +11,7 @@ export interface MediaJob {
   /** Base name of the output files. */
   stem: string;
   params: ProcessParams;
+  /** Folder of the input relative to the batch's input root, written into the image metadata (null: API upload). */
+  folder?: string | null;
   engine: DetectionEngine;
 }

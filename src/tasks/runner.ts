@@ -22,7 +22,7 @@ export async function runTask(
   const job: MediaJob = { id: task.id, inputPath: task.inputPath, outputDir: task.outputDir, stem: task.stem, params: task.params, engine };
   if (task.kind === 'video') {
     const r = await processVideo({ ...job, onProgress, signal });
-    return { outputs: { anonymised: rel(r.outputs.anonymised), videoMetadataDir: rel(r.outputs.metadataDir) }, detectionCount: null };
+    return { outputs: { anonymised: rel(r.outputs.anonymised), videoMetadataDir: rel(r.outputs.metadataDir) || '.' }, detectionCount: null };
   }
   const r = await processImage(job);
   onProgress(1, 1);

@@ -53,9 +53,22 @@ test('an mp4 posted async is anonymised, shows progress, and serves video and fr
   assert.equal(v(outInfo)?.nb_frames, v(inInfo)?.nb_frames, 'same frame count');
   assert.ok(outInfo.streams.some((s: any) => s.codec_type === 'audio'), 'audio kept');
 
-  const meta = (await (await fetch(`${server.url}/v1/file/${queued.id}/video/metadata?start=0&end=9`)).json()) as Record<string, any>;
-  assert.equal(meta.frames.length, 10);
-  assert.ok(meta.frames.some((f: any) => f.detections.some((d: any) => d.type_label === 'face' && typeof d.track_id === 'number')));
+  // Celantur's shape: a JSON list of frames {id, size, duration, detections}, integer boxes, the frame as parent.
+  const frames = (await (await fetch(`${server.url}/v1/file/${queued.id}/video/metadata?start=0&end=9`)).json()) as any[];
+  assert.ok(Array.isArray(frames), 'a list of frames');
+  assert.deepEqual(frames.map((f) => f.id), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  for (const f of frames) {
+    for (const key of ['id', 'size', 'duration', 'detections']) assert.ok(key in f, `frame has ${key}`);
+    assert.equal(f.size.length, 2);
+    for (const d of f.detections) {
+      for (const key of ['id', 'type', 'type_label', 'score', 'bbox', 'offset', 'parent_image', 'color', 'is_anonymised', 'track_id']) assert.ok(key in d, `detection has ${key}`);
+      assert.ok(d.bbox.every(Number.isInteger), `integer bbox ${d.bbox}`);
+      assert.equal(d.parent_image, f.id);
+    }
+  }
+  assert.ok(frames.some((f) => f.detections.some((d: any) => d.type_label === 'face' && d.type === 103 && typeof d.track_id === 'number')));
+  const later = (await (await fetch(`${server.url}/v1/file/${queued.id}/video/metadata?start=5&end=6`)).json()) as any[];
+  assert.deepEqual(later.map((f) => f.id), [5, 6]);
 
   assert.equal((await fetch(`${server.url}/v1/file/${queued.id}/metadata`)).status, 404, 'image metadata route points elsewhere for videos');
   await fetch(`${server.url}/v1/task/${queued.id}`, { method: 'DELETE' });

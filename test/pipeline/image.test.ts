@@ -55,8 +55,14 @@ test('PNG in, PNG out: alpha kept exactly, pixels outside the outer box bit-exac
   }
   assert.ok(changedInside > 0.9 * 60 * 80);
   const meta = JSON.parse(await readFile(r.outputs.metadata, 'utf8'));
-  assert.equal(meta.id, 'task-42');
+  assert.equal(meta.id, 'in.png', "Celantur's id is the file name");
+  assert.equal(meta.task_id, 'task-42');
   assert.equal(meta.filename, 'in.png');
+  assert.equal(meta.folder, null);
+  assert.equal(meta.detections[0].id, 0);
+  const ins = await sharp(r.outputs.instanceMask!).raw().toBuffer({ resolveWithObject: true });
+  const centre = (130 + 100 * W) * ins.info.channels;
+  assert.equal(ins.data[centre + 1], meta.detections[0].id + 1, 'the instance mask G value is the metadata id + 1');
   assert.deepEqual(meta.size, [W, H]);
   assert.equal(meta.detections[0].parent_image, 'result.png');
   assert.equal(meta.detections[0].is_anonymised, true);

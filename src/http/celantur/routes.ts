@@ -106,8 +106,8 @@ const videoMetadata: Handler = async (ctx, req, res) => {
   const task = ctx.service.get(idOf(req));
   const { start, end } = parseFrameRange(req.query as Record<string, unknown>);
   if (task.kind !== 'video') throw new NotFoundError(`task ${task.id} is an image: use /v1/file/${task.id}/metadata`);
-  outputPath(task, task.outputs.videoMetadataDir, 'video metadata');
-  res.json(await readVideoMetadata(task.outputDir, task.stem, start, end));
+  const dir = outputPath(task, task.outputs.videoMetadataDir, 'video metadata');
+  res.json(await readVideoMetadata(dir, task.stem, start, end));
 };
 
 const status: Handler = (ctx, _req, res) => {

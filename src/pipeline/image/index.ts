@@ -54,8 +54,9 @@ export async function processImage(job: ImageJob): Promise<ImageResult> {
   if (masks.binaryMask) files.push({ name: names.binaryMask, data: masks.binaryMask });
   if (masks.instanceMask) files.push({ name: names.instanceMask, data: masks.instanceMask });
   const metadata = buildMetadata({
-    id: job.id,
+    taskId: job.id,
     filename: basename(job.inputPath),
+    folder: job.folder,
     parentImage: names.anonymised,
     width: image.width,
     height: image.height,

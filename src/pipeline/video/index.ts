@@ -5,7 +5,7 @@ import type { MediaJob } from '../job.ts';
 import { runVideoStream, type VideoStreamResult } from './stream.ts';
 
 export { probeMedia, resolveFfmpeg, type MediaInfo, type Rational } from './ffmpeg.ts';
-export { readVideoMetadata, FRAMES_PER_METADATA_FILE, type FrameMetadata, type VideoMetadataRange } from './metadata.ts';
+export { readVideoMetadata, readVideoMetadataRange, hasVideoMetadata, FRAMES_PER_METADATA_FILE, type FrameMetadata, type VideoMetadataRange } from './metadata.ts';
 export { crfFromQuality } from './encode-args.ts';
 export { LookaheadTracker, DEFAULT_TRACKER_OPTIONS, type TrackerOptions, type TrackedDetection } from './tracker.ts';
 
@@ -14,7 +14,7 @@ export interface VideoJob extends MediaJob {
   signal?: AbortSignal;
 }
 
-/** `outputs.anonymised` is `${stem}.mp4`, absent for method "detect"; `outputs.metadataDir` is `${stem}_frames`. */
+/** `outputs.anonymised` is `${stem}.mp4`, absent for method "detect"; `outputs.metadataFiles` are `${stem}-<start>-<end>.json` beside it. */
 export type VideoResult = Omit<VideoStreamResult, 'media'>;
 
 export async function processVideo(job: VideoJob): Promise<VideoResult> {

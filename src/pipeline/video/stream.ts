@@ -12,7 +12,8 @@ import { startDecoder } from './decode.ts';
 import { audioCanBeCopied } from './encode-args.ts';
 import { startEncoder, type FrameEncoder } from './encode.ts';
 import { probeMedia, rationalToNumber, requireFfmpeg, type MediaInfo } from './ffmpeg.ts';
-import { VideoMetadataWriter, metadataDirOf, type FrameMetadata } from './metadata.ts';
+import { buildFrameMetadata } from '../../render/index.ts';
+import { VideoMetadataWriter } from './metadata.ts';
 import { LookaheadTracker, type TrackedFrame, type TrackerOptions } from './tracker.ts';
 
 export interface FrameDetector {
@@ -35,7 +36,8 @@ export interface VideoStreamJob {
 }
 
 export interface VideoStreamResult {
-  outputs: { anonymised?: string; metadataDir: string };
+  /** `metadataDir` is the output folder, which holds `metadataFiles` (`<stem>-<start>-<end>.json`). */
+  outputs: { anonymised?: string; metadataDir: string; metadataFiles: string[] };
   frames: number;
   fps: number;
   width: number;
@@ -68,11 +70,13 @@ export async function runVideoStream(job: VideoStreamJob): Promise<VideoStreamRe
   const writesVideo = job.params.method !== 'detect';
   const finalPath = join(job.outputDir, `${job.stem}.mp4`);
   const partPath = join(job.outputDir, `${job.stem}.part.mp4`);
-  const metadataDir = metadataDirOf(job.outputDir, job.stem);
+  const metadataDir = job.outputDir;
 
   await mkdir(job.outputDir, { recursive: true });
-  const metadata = new VideoMetadataWriter(job.outputDir, job.stem);
-  await metadata.open();
+  const metadata = new VideoMetadataWriter(metadataDir, job.stem);
+  /** Milliseconds of detection per frame index, until the frame is emitted. */
+  const detectMs = new Map<number, number>();
+  let framesIn = 0;
 
   const decoder = startDecoder(ffmpeg, job.inputPath, width, height, media.variableFrameRate ? fps : undefined);
   let encoder: FrameEncoder | null = null;
@@ -91,29 +95,30 @@ export async function runVideoStream(job: VideoStreamJob): Promise<VideoStreamRe
 
   const emit = async (ready: TrackedFrame<RgbImage>) => {
     let anonymised = ready.detections.map(() => false);
+    let renderMs = 0;
     if (encoder) {
       let t = performance.now();
       const rendered = ready.detections.length > 0 ? await job.render(ready.payload, ready.detections, job.params) : { image: ready.payload, anonymised };
       anonymised = rendered.anonymised;
-      timings.render! += performance.now() - t;
+      renderMs = performance.now() - t;
+      timings.render! += renderMs;
       t = performance.now();
       await encoder.write(rendered.image);
       timings.encodeWait! += performance.now() - t;
     }
-    const frame: FrameMetadata = {
-      frame: ready.index,
-      timestamp: Number((media.videoStartOffsetSec + ready.index / fpsValue).toFixed(6)),
-      detections: ready.detections.map((d, i) => ({
-        id: i,
-        track_id: d.trackId,
-        type_label: d.cls,
-        score: Number(d.score.toFixed(4)),
-        bbox: [d.box.x0, d.box.y0, d.box.x1, d.box.y1],
-        is_anonymised: anonymised[i] ?? false,
-        source: d.source,
-      })),
-    };
-    await metadata.add(frame);
+    const frameDetectMs = detectMs.get(ready.index) ?? 0;
+    detectMs.delete(ready.index);
+    await metadata.add(
+      buildFrameMetadata({
+        frame: ready.index,
+        timestamp: media.videoStartOffsetSec + ready.index / fpsValue,
+        durationSeconds: (frameDetectMs + renderMs) / 1000,
+        width,
+        height,
+        detections: ready.detections,
+        anonymised,
+      }),
+    );
     framesDone++;
     if (framesDone % PROGRESS_EVERY_FRAMES === 0) job.onProgress?.(framesDone, Math.max(media.frameCount, framesDone));
   };
@@ -139,7 +144,9 @@ export async function runVideoStream(job: VideoStreamJob): Promise<VideoStreamRe
       if (next.done) break;
       t = performance.now();
       const { detections } = await job.detector.detect(next.value, detectOptions);
-      timings.detect! += performance.now() - t;
+      const spent = performance.now() - t;
+      timings.detect! += spent;
+      detectMs.set(framesIn++, spent);
       for (const ready of tracker.push(next.value, detections)) await queueEmit(ready);
     }
     for (const ready of tracker.flush()) await queueEmit(ready);
@@ -157,7 +164,7 @@ export async function runVideoStream(job: VideoStreamJob): Promise<VideoStreamRe
     stopProcesses();
     await pendingEmit.catch(() => {});
     await rm(partPath, { force: true });
-    await rm(metadataDir, { recursive: true, force: true });
+    await metadata.discard();
     if (job.signal?.aborted) throw abortError(job.signal);
     throw err;
   } finally {
@@ -168,7 +175,7 @@ export async function runVideoStream(job: VideoStreamJob): Promise<VideoStreamRe
   timings.total = performance.now() - started;
   const audioCopied = media.audio.every((a) => audioCanBeCopied(a.codec));
   return {
-    outputs: { anonymised: encoder ? finalPath : undefined, metadataDir },
+    outputs: { anonymised: encoder ? finalPath : undefined, metadataDir, metadataFiles: [...metadata.files] },
     frames: framesDone,
     fps: fpsValue,
     width,
