@@ -10,6 +10,9 @@ import { createApp } from './http/app.ts';
 import { TaskStore } from './tasks/store.ts';
 import { TaskService } from './tasks/service.ts';
 import { VERSION } from './version.ts';
+import { hardenServer } from './http/wire.ts';
+import { sweepLeftovers } from './tasks/sweep.ts';
+import { WebhookGuard } from './net/webhook-guard.ts';
 
 export interface RunningServer {
   url: string;
@@ -23,8 +26,10 @@ export interface RunningServer {
 export async function startServer(config: ServeConfig, log: Logger): Promise<RunningServer> {
   await mkdir(config.inputDir, { recursive: true });
   await mkdir(config.outputDir, { recursive: true });
-  // Partial uploads from a process that died mid-request have no task: nothing refers to them.
-  await rm(join(config.inputDir, '.incoming'), { recursive: true, force: true });
+  // Partial uploads and half-written outputs from a process that died mid-write have no owner.
+  const swept = await sweepLeftovers(config.inputDir, config.outputDir);
+  if (swept.temporaryFiles) log.info({ files: swept.temporaryFiles }, 'removed temporary files left by the previous run');
+  const webhookGuard = new WebhookGuard({ allow: config.webhookAllow, deny: config.webhookDeny });
 
   let engine: DetectionEngine | null = null;
   let engineError: string | null = null;
@@ -45,6 +50,7 @@ export async function startServer(config: ServeConfig, log: Logger): Promise<Run
 
   const store = new TaskStore(config.dbPath);
   let baseUrl = config.apiEndpoint ?? `http://localhost:${config.port}`;
+  let listenUrl = baseUrl;
   const service = new TaskService(
     store,
     engine,
@@ -56,6 +62,9 @@ export async function startServer(config: ServeConfig, log: Logger): Promise<Run
       queueLimit: config.queueLimit,
       webhook: { retries: config.webhookRetries, timeoutMs: config.webhookTimeoutMs, backoffMs: 1000 },
       baseUrl: () => baseUrl,
+      maxPixels: config.maxPixels,
+      taskTimeoutMs: config.taskTimeoutS * 1000,
+      webhookGuard,
     },
     log,
   );
@@ -70,6 +79,8 @@ export async function startServer(config: ServeConfig, log: Logger): Promise<Run
       inputDir: config.inputDir,
       maxUploadMb: config.maxUploadMb,
       apiEndpoint: config.apiEndpoint,
+      publicHosts: config.publicHosts,
+      listenUrl: () => listenUrl,
     },
     { apiKey: config.apiKey, log },
   );
@@ -78,13 +89,14 @@ export async function startServer(config: ServeConfig, log: Logger): Promise<Run
     const s = app.listen(config.port, config.host, () => resolve(s));
     s.once('error', reject);
   });
-  // Sync requests wait for processing; long videos must not hit Node's default request timeout.
-  server.requestTimeout = 0;
-  server.headersTimeout = 60_000;
+  // requestTimeout covers receiving the request only: sync requests that wait for processing are not cut.
+  hardenServer(server, config, log);
   const port = (server.address() as AddressInfo).port;
   const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
   const url = `http://${host}:${port}`;
-  if (!config.apiEndpoint) baseUrl = url;
+  listenUrl = url;
+  // Webhook bodies: --api-endpoint, else the first --public-host, else the listening address.
+  if (!config.apiEndpoint) baseUrl = config.publicHosts[0] ? `http://${config.publicHosts[0]}` : url;
   if (engine) service.recover();
   log.info({ url, input: config.inputDir, output: config.outputDir, db: config.dbPath }, 'listening');
 

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { BadParameterError, ClassNotEnabledError } from '../errors.ts';
 import { DEFAULT_PARAMS, OBJECT_CLASSES, type IgnoreRegion, type ObjectClass, type ProcessParams } from '../types.ts';
 import type { WebhookTarget } from '../tasks/store.ts';
+import { webhookHeaderNameProblem } from '../net/webhook-guard.ts';
 
 const bool = z
   .string()
@@ -71,7 +72,14 @@ const webhookUrl = z
     }
   }, 'must be an absolute http(s) URL, URL-encoded');
 
-const headerName = z.string().trim().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'must be a valid HTTP header name');
+const headerName = z
+  .string()
+  .trim()
+  .regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'must be a valid HTTP header name')
+  .superRefine((v, ctx) => {
+    const problem = webhookHeaderNameProblem(v);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  });
 const headerValue = z.string().regex(/^[^\r\n\0]*$/, 'must not contain line breaks');
 
 /** Each accepted query parameter and its schema. Unknown parameters are refused, so a typo never passes silently. */

@@ -1,5 +1,5 @@
 // Route table of the REST API v1. Handlers stay thin: parse, call the task service, present.
-import { readFile, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Request, Response } from 'express';
 import type { ObjectClass } from '../types.ts';
@@ -14,6 +14,8 @@ import { presentTask } from './presenters.ts';
 import { receiveUpload } from './upload.ts';
 import { sendError } from './errors.ts';
 import { OPENAPI_DOCUMENT } from './openapi.ts';
+import { readTaskFile, sendTaskFile, whileFilesExist } from './files.ts';
+import { publicBaseUrl } from './public-url.ts';
 
 export interface ApiContext {
   service: TaskService;
@@ -25,6 +27,10 @@ export interface ApiContext {
   inputDir: string;
   maxUploadMb: number;
   apiEndpoint?: string;
+  /** --public-host: Host headers trusted for links (see public-url.ts). */
+  publicHosts?: readonly string[];
+  /** The listening address, for links when neither --api-endpoint nor a trusted Host applies. */
+  listenUrl?: () => string;
 }
 
 export type Handler = (ctx: ApiContext, req: Request, res: Response) => Promise<void> | void;
@@ -36,7 +42,7 @@ export interface Route {
 }
 
 export function baseUrlOf(ctx: ApiContext, req: Request): string {
-  return ctx.apiEndpoint ?? `${req.protocol}://${req.get('host')}`;
+  return publicBaseUrl(ctx, req);
 }
 
 const idOf = (req: Request) => String(req.params.id);
@@ -54,21 +60,24 @@ function outputPath(task: Task, file: string | undefined, what: string): string 
   return join(task.outputDir, file);
 }
 
-async function sendFile(res: Response, path: string, type?: string): Promise<void> {
-  if (type) res.type(type);
-  await new Promise<void>((resolve, reject) => res.sendFile(path, { dotfiles: 'allow' }, (err) => (err ? reject(err) : resolve())));
-}
 
 const postFile: Handler = async (ctx, req, res) => {
   const { params, webhook } = parseFileQuery(req.query as Record<string, unknown>, ctx.classes, { thresholds: ctx.thresholds });
-  const received = await receiveUpload(req, res, join(ctx.inputDir, '.incoming'), ctx.maxUploadMb);
+  ctx.service.checkWebhook(webhook);
+  // The queue slot is taken before the body arrives: open uploads count against --queue-limit.
+  const slot = ctx.service.reserve();
   let task: Task;
   try {
-    const type = await probeUpload(received.path);
-    task = await ctx.service.accept({ path: received.path, originalName: received.originalName, type, params, webhook });
-  } catch (err) {
-    await rm(received.path, { force: true });
-    throw err;
+    const received = await receiveUpload(req, res, join(ctx.inputDir, '.incoming'), ctx.maxUploadMb);
+    try {
+      const type = await probeUpload(received.path, ctx.service.limits);
+      task = await ctx.service.accept({ path: received.path, originalName: received.originalName, type, params, webhook }, slot);
+    } catch (err) {
+      await rm(received.path, { force: true });
+      throw err;
+    }
+  } finally {
+    slot.release();
   }
   const base = baseUrlOf(ctx, req);
   if ((req.get('x-is-async') ?? '').toLowerCase() === 'true') {
@@ -88,7 +97,7 @@ const download =
   (pick: (t: Task) => string | undefined, what: string, type?: string): Handler =>
   async (ctx, req, res) => {
     const task = ctx.service.get(idOf(req));
-    await sendFile(res, outputPath(task, pick(task), what), type);
+    await sendTaskFile(res, outputPath(task, pick(task), what), task.id, what, type);
   };
 
 const maskDownload =
@@ -99,8 +108,8 @@ const maskDownload =
     const path = outputPath(task, kind === 'binary' ? task.outputs.binaryMask : task.outputs.instanceMask, `${kind} mask`);
     // ?mask-scale= is relative to the image, like the upload's mask-scale that sized the stored mask.
     const relativeToStored = scale === undefined ? 100 : (scale / task.params.maskScale) * 100;
-    if (relativeToStored >= 100) return sendFile(res, path, 'image/png');
-    res.type('image/png').send(await scaleMaskPng(await readFile(path), relativeToStored, kind));
+    if (relativeToStored >= 100) return sendTaskFile(res, path, task.id, `${kind} mask`, 'image/png');
+    res.type('image/png').send(await scaleMaskPng(await readTaskFile(path, task.id, `${kind} mask`), relativeToStored, kind));
   };
 
 const anonymised = download((t) => t.outputs.anonymised, 'anonymised file');
@@ -109,7 +118,7 @@ const videoAnonymised = download((t) => (t.kind === 'video' ? t.outputs.anonymis
 const original: Handler = async (ctx, req, res) => {
   const task = ctx.service.get(idOf(req));
   if (task.status === 'deleted') throw new NotFoundError(`the files of task ${task.id} were deleted`);
-  await sendFile(res, task.inputPath, task.mime);
+  await sendTaskFile(res, task.inputPath, task.id, 'original file', task.mime);
 };
 
 const videoMetadata: Handler = async (ctx, req, res) => {
@@ -117,7 +126,7 @@ const videoMetadata: Handler = async (ctx, req, res) => {
   const { start, end } = parseFrameRange(req.query as Record<string, unknown>);
   if (task.kind !== 'video') throw new NotFoundError(`task ${task.id} is an image: use /v1/file/${task.id}/metadata`);
   outputPath(task, task.outputs.videoMetadataDir, 'video metadata');
-  res.json(await readVideoMetadata(task.outputDir, task.stem, start, end));
+  res.json(await whileFilesExist(task.id, 'video metadata', () => readVideoMetadata(task.outputDir, task.stem, start, end)));
 };
 
 const status: Handler = (ctx, _req, res) => {

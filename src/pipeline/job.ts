@@ -1,5 +1,6 @@
 import type { DetectionEngine } from '../detect/engine.ts';
 import type { ProcessParams } from '../types.ts';
+import type { MediaLimits } from './limits.ts';
 
 /** What every pipeline needs to process one file. */
 export interface MediaJob {
@@ -12,4 +13,6 @@ export interface MediaJob {
   stem: string;
   params: ProcessParams;
   engine: DetectionEngine;
+  /** --max-pixels and friends; DEFAULT_LIMITS when absent. */
+  limits?: MediaLimits;
 }
