@@ -47,6 +47,8 @@ export interface ServeConfig extends EngineConfig {
   keepAliveTimeoutMs: number;
   /** An upload body that sends nothing for this long is cut (408) and its temporary file removed. */
   uploadIdleTimeoutMs: number;
+  /** Run tasks on a separate thread so that the HTTP thread always answers (default true). */
+  pipelineThread: boolean;
 }
 
 
@@ -208,6 +210,7 @@ export function addServeOptions(cmd: Command): Command {
         .default(5)
         .env('ANONYMISER_KEEP_ALIVE_TIMEOUT'),
     )
+    .addOption(new Option('--no-pipeline-thread', 'run tasks on the HTTP thread (slower answers while a large file is processed)').env('ANONYMISER_NO_PIPELINE_THREAD'))
     .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'silent']).default('info').env('ANONYMISER_LOG_LEVEL'));
 }
 
@@ -265,5 +268,6 @@ export function serveConfigFrom(opts: RawOptions): ServeConfig {
     requestTimeoutMs: ((opts.requestTimeout as number) ?? 3600) * 1000,
     keepAliveTimeoutMs: ((opts.keepAliveTimeout as number) ?? 5) * 1000,
     uploadIdleTimeoutMs: ((opts.uploadIdleTimeout as number) ?? 60) * 1000,
+    pipelineThread: opts.pipelineThread !== false,
   };
 }

@@ -13,6 +13,7 @@ import { VERSION } from './version.ts';
 import { hardenServer } from './http/wire.ts';
 import { sweepLeftovers } from './tasks/sweep.ts';
 import { WebhookGuard } from './net/webhook-guard.ts';
+import { startPipelineWorker, type PipelineRunner } from './tasks/worker-runner.ts';
 
 export interface RunningServer {
   url: string;
@@ -33,16 +34,24 @@ export async function startServer(config: ServeConfig, log: Logger): Promise<Run
 
   let engine: DetectionEngine | null = null;
   let engineError: string | null = null;
+  // Tasks run on the pipeline thread (worker-runner.ts) unless --no-pipeline-thread: inference and pixel
+  // loops are synchronous and would otherwise stall every other request while a large file is processed.
+  let runner: PipelineRunner | null = null;
+  const engineOptions = {
+    classes: config.classes,
+    provider: config.provider,
+    modelsDir: config.modelsDir,
+    faceSearch: config.faceSearch,
+    threads: config.threads || undefined,
+  };
   try {
-    engine = await createDetectionEngine({
-      classes: config.classes,
-      provider: config.provider,
-      modelsDir: config.modelsDir,
-      faceSearch: config.faceSearch,
-      threads: config.threads || undefined,
-      log: (level, message) => log[level](message),
-    });
-    log.info({ provider: engine.provider, classes: engine.classes }, 'detection models loaded');
+    if (config.pipelineThread) {
+      runner = await startPipelineWorker(engineOptions, log);
+      log.info({ provider: runner.provider, classes: runner.classes, thread: 'pipeline' }, 'detection models loaded');
+    } else {
+      engine = await createDetectionEngine({ ...engineOptions, log: (level, message) => log[level](message) });
+      log.info({ provider: engine.provider, classes: engine.classes }, 'detection models loaded');
+    }
   } catch (err) {
     engineError = (err as Error).message;
     log.error({ err }, 'the detection models could not be loaded; /v1/status answers 500');
@@ -65,6 +74,7 @@ export async function startServer(config: ServeConfig, log: Logger): Promise<Run
       maxPixels: config.maxPixels,
       taskTimeoutMs: config.taskTimeoutS * 1000,
       webhookGuard,
+      run: runner ? (task, signal, onProgress, limits) => runner.run(task, signal, onProgress, limits) : undefined,
     },
     log,
   );
@@ -73,7 +83,7 @@ export async function startServer(config: ServeConfig, log: Logger): Promise<Run
       service,
       classes: config.classes,
       thresholds: config.thresholds,
-      provider: engine?.provider ?? null,
+      provider: runner?.provider ?? engine?.provider ?? null,
       engineError,
       version: VERSION,
       inputDir: config.inputDir,
@@ -97,7 +107,7 @@ export async function startServer(config: ServeConfig, log: Logger): Promise<Run
   listenUrl = url;
   // Webhook bodies: --api-endpoint, else the first --public-host, else the listening address.
   if (!config.apiEndpoint) baseUrl = config.publicHosts[0] ? `http://${config.publicHosts[0]}` : url;
-  if (engine) service.recover();
+  if (engine || runner) service.recover();
   log.info({ url, input: config.inputDir, output: config.outputDir, db: config.dbPath }, 'listening');
 
   let closing: Promise<void> | null = null;
@@ -114,6 +124,7 @@ export async function startServer(config: ServeConfig, log: Logger): Promise<Run
         await closed;
         store.close();
         await engine?.dispose();
+        await runner?.dispose();
       })();
       return closing;
     },

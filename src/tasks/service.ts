@@ -12,7 +12,7 @@ import { AppError, ModelsUnavailableError, NotFoundError, QueueFullError, TaskTi
 import { WebhookGuard, webhookHeaderNameProblem } from '../net/webhook-guard.ts';
 import { DEFAULT_MAX_PIXELS } from '../pipeline/limits.ts';
 import { TaskStore, type Task, type TaskStatus, type WebhookTarget } from './store.ts';
-import { runTask } from './runner.ts';
+import { runTask, type RunOutcome } from './runner.ts';
 import { taskLinks } from './links.ts';
 import { deliverWebhook, type WebhookOptions } from './webhook.ts';
 
@@ -33,6 +33,8 @@ export interface TaskServiceOptions {
   taskTimeoutMs?: number;
   /** Which webhook targets may be reached; the default rules when absent. */
   webhookGuard?: WebhookGuard;
+  /** Runs a task elsewhere (the pipeline thread, worker-runner.ts) instead of runTask with `engine` on this thread. */
+  run?: (task: Task, signal: AbortSignal, onProgress: (done: number, total: number) => void, limits: { maxPixels: number }) => Promise<RunOutcome>;
 }
 
 /** A queue slot held from before the upload is received until the task is queued (or refused). */
@@ -102,7 +104,7 @@ export class TaskService {
    * Throws QueueFullError (503) or the models/shutdown errors.
    */
   reserve(): QueueSlot {
-    if (!this.engine) throw new ModelsUnavailableError(`the detection models could not be loaded: ${this.engineError}`);
+    if (!this.engine && !this.opts.run) throw new ModelsUnavailableError(`the detection models could not be loaded: ${this.engineError}`);
     if (!this.accepting) throw new AppError(503, 'shutting_down', 'the server is shutting down; retry shortly');
     if (this.queue.size + this.reserved >= this.opts.queueLimit) throw new QueueFullError(this.retryAfterSeconds(), this.opts.queueLimit);
     this.reserved++;
@@ -281,19 +283,16 @@ export class TaskService {
     let work: Promise<unknown> = Promise.resolve();
     try {
       let lastWrite = 0;
-      const run = runTask(
-        task,
-        this.engine!,
-        controller.signal,
-        (done, total) => {
-          const t = Date.now();
-          if (t - lastWrite > 250 || done === total) {
-            lastWrite = t;
-            this.store.setProgress(id, done, total);
-          }
-        },
-        this.limits,
-      );
+      const onProgress = (done: number, total: number) => {
+        const t = Date.now();
+        if (t - lastWrite > 250 || done === total) {
+          lastWrite = t;
+          this.store.setProgress(id, done, total);
+        }
+      };
+      const run = this.opts.run
+        ? this.opts.run(task, controller.signal, onProgress, this.limits)
+        : runTask(task, this.engine!, controller.signal, onProgress, this.limits);
       work = run.catch(() => undefined);
       // An abort (timeout, DELETE, shutdown) ends the task at once; the pipeline stops at its next step.
       const outcome = await Promise.race([run, abortedBy(controller.signal)]);
