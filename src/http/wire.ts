@@ -27,6 +27,8 @@ function describe(err: NodeJS.ErrnoException): [number, string, string] {
       return [400, 'bad_request', 'the chunked body is malformed'];
     case 'HPE_INVALID_CONTENT_LENGTH':
       return [400, 'bad_request', 'the Content-Length header is invalid'];
+    case 'HPE_INVALID_EOF_STATE':
+      return [400, 'bad_request', 'the connection ended before the request was complete'];
     case 'HPE_INVALID_HEADER_TOKEN':
       return [400, 'bad_request', 'a header contains invalid characters'];
     default:
@@ -34,7 +36,7 @@ function describe(err: NodeJS.ErrnoException): [number, string, string] {
   }
 }
 
-function writeJsonError(socket: Duplex, status: number, code: string, message: string): void {
+function writeJsonError(socket: Duplex, status: number, code: string, message: string, flushed?: () => void): void {
   const body = JSON.stringify({ error: { code, message } });
   socket.end(
     `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\n` +
@@ -42,6 +44,7 @@ function writeJsonError(socket: Duplex, status: number, code: string, message: s
       `Content-Length: ${Buffer.byteLength(body)}\r\n` +
       'Connection: close\r\n\r\n' +
       body,
+    flushed,
   );
 }
 
@@ -63,7 +66,13 @@ export function hardenServer(server: Server, limits: WireLimits, log: Logger): v
     }
     const [status, code, message] = describe(err);
     log.debug({ code: err.code, status }, 'refused by the HTTP parser');
-    writeJsonError(socket, status, code, message);
+    // When the body of a request being handled broke off, its handler will never see the rest: once the
+    // answer is out, that request is destroyed, so its upload unwinds and removes its temporary file.
+    const inFlight = (busy as (ServerResponse & { req?: IncomingMessage }) | undefined)?.req;
+    writeJsonError(socket, status, code, message, () => {
+      inFlight?.destroy();
+      if (inFlight) socket.destroy();
+    });
   });
 
   // A body that stops arriving (a trickle, a stalled client) would hold a file in .incoming for ever.
