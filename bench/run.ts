@@ -126,6 +126,13 @@ async function main(): Promise<void> {
       print('video: bench/video.ts not present yet');
     }
     // ---- end video ----
+
+    // ---- load and faults (hardening, issue 11: bench/load.ts; BENCH_LOAD=0 skips it) ----
+    if (process.env.BENCH_LOAD !== '0') {
+      const { benchLoad } = await import('./load.ts');
+      for (const line of await benchLoad()) print(line);
+    }
+    // ---- end load ----
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -4,6 +4,7 @@ import { Command, Option } from 'commander';
 import { OBJECT_CLASSES, DEFAULT_THRESHOLDS, type ObjectClass } from './types.ts';
 import type { ExecutionProviderChoice } from './detect/types.ts';
 import { FACE_SEARCH_LEVELS, type FaceSearch } from './detect/face-ensemble.ts';
+import { DEFAULT_MAX_PIXELS } from './pipeline/limits.ts';
 
 export interface EngineConfig {
   classes: ObjectClass[];
@@ -37,7 +38,31 @@ export interface ServeConfig extends EngineConfig {
   tcpMode: TcpMode;
   /** A TCP connection that sends nothing for this long before its request is complete is closed. */
   tcpTimeoutMs: number;
+  // ---- hardening (issue 11) ----
+  /** Largest image (or video frame) in pixels; more is a 422 too_many_pixels. */
+  maxPixels: number;
+  /** Per-task processing limit in seconds (0: none); a task over it fails with task_timeout. */
+  taskTimeoutS: number;
+  /** --webhook-allow: when not empty, webhooks may only reach these ranges and hosts. */
+  webhookAllow: string[];
+  /** --webhook-deny: refused in addition to link-local, metadata and unspecified addresses. */
+  webhookDeny: string[];
+  /** --public-host: Host header values trusted for links when --api-endpoint is not set. */
+  publicHosts: string[];
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+  /** An upload body that sends nothing for this long is cut (408) and its temporary file removed. */
+  uploadIdleTimeoutMs: number;
+  /** Run tasks on a separate thread so that the HTTP thread always answers (default true). */
+  pipelineThread: boolean;
 }
+
+const list = (value: unknown): string[] =>
+  String(value ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 
 /** What the TCP listener takes: JPEG bytes, NumPy frames, or either (told apart by the first byte). */
 export const TCP_MODES = ['auto', 'jpeg', 'numpy'] as const;
@@ -189,7 +214,48 @@ export function addServeOptions(cmd: Command): Command {
         .argParser(parseIntStrict('--tcp-timeout', 1, 3600))
         .default(30)
         .env('ANONYMISER_TCP_TIMEOUT'),
-    );
+    )
+    // ---- hardening (issue 11) ----
+    .addOption(
+      new Option('--max-pixels <n>', 'largest image or video frame in pixels (default 75.5 Mpx: a 12288×6144 panorama fits)')
+        .argParser(parseIntStrict('--max-pixels', 1, 268_402_689))
+        .default(DEFAULT_MAX_PIXELS)
+        .env('ANONYMISER_MAX_PIXELS'),
+    )
+    .addOption(
+      new Option('--task-timeout <s>', 'seconds one task may process before it fails with task_timeout (0: no limit)')
+        .argParser(parseIntStrict('--task-timeout', 0, 7 * 86_400))
+        .default(3600)
+        .env('ANONYMISER_TASK_TIMEOUT'),
+    )
+    .addOption(new Option('--webhook-allow <list>', 'comma-separated CIDRs and host names (*.example.com) webhooks may reach; default: any but link-local/metadata').env('ANONYMISER_WEBHOOK_ALLOW'))
+    .addOption(new Option('--webhook-deny <list>', 'comma-separated CIDRs and host names webhooks may not reach, besides link-local/metadata/unspecified').env('ANONYMISER_WEBHOOK_DENY'))
+    .addOption(new Option('--public-host <list>', 'Host header values trusted for links without --api-endpoint (default: links use the listening address)').env('ANONYMISER_PUBLIC_HOST'))
+    .addOption(
+      new Option('--headers-timeout <s>', 'seconds a client has to send the request headers')
+        .argParser(parseIntStrict('--headers-timeout', 1, 3600))
+        .default(60)
+        .env('ANONYMISER_HEADERS_TIMEOUT'),
+    )
+    .addOption(
+      new Option('--request-timeout <s>', 'seconds a client has to send a whole request, upload included (0: no limit)')
+        .argParser(parseIntStrict('--request-timeout', 0, 86_400))
+        .default(3600)
+        .env('ANONYMISER_REQUEST_TIMEOUT'),
+    )
+    .addOption(
+      new Option('--upload-idle-timeout <s>', 'an upload that sends nothing for this many seconds is cut (408)')
+        .argParser(parseIntStrict('--upload-idle-timeout', 1, 3600))
+        .default(60)
+        .env('ANONYMISER_UPLOAD_IDLE_TIMEOUT'),
+    )
+    .addOption(
+      new Option('--keep-alive-timeout <s>', 'seconds an idle keep-alive connection stays open')
+        .argParser(parseIntStrict('--keep-alive-timeout', 1, 3600))
+        .default(5)
+        .env('ANONYMISER_KEEP_ALIVE_TIMEOUT'),
+    )
+    .addOption(new Option('--no-pipeline-thread', 'run tasks on the HTTP thread (slower answers while a large file is processed)').env('ANONYMISER_NO_PIPELINE_THREAD'));
 }
 
 type RawOptions = Record<string, unknown>;
@@ -241,5 +307,15 @@ export function serveConfigFrom(opts: RawOptions): ServeConfig {
     tcpPort: typeof opts.tcpPort === 'number' ? opts.tcpPort : undefined,
     tcpMode: (opts.tcpMode as TcpMode) ?? 'auto',
     tcpTimeoutMs: ((opts.tcpTimeout as number) ?? 30) * 1000,
+    maxPixels: (opts.maxPixels as number) ?? DEFAULT_MAX_PIXELS,
+    taskTimeoutS: (opts.taskTimeout as number) ?? 3600,
+    webhookAllow: Array.isArray(opts.webhookAllow) ? (opts.webhookAllow as string[]) : list(opts.webhookAllow),
+    webhookDeny: Array.isArray(opts.webhookDeny) ? (opts.webhookDeny as string[]) : list(opts.webhookDeny),
+    publicHosts: (Array.isArray(opts.publicHost) ? (opts.publicHost as string[]) : list(opts.publicHost)).map((h) => h.toLowerCase()),
+    headersTimeoutMs: ((opts.headersTimeout as number) ?? 60) * 1000,
+    requestTimeoutMs: ((opts.requestTimeout as number) ?? 3600) * 1000,
+    keepAliveTimeoutMs: ((opts.keepAliveTimeout as number) ?? 5) * 1000,
+    uploadIdleTimeoutMs: ((opts.uploadIdleTimeout as number) ?? 60) * 1000,
+    pipelineThread: opts.pipelineThread !== false,
   };
 }

@@ -104,3 +104,77 @@ export class BadParametersError extends AppError {
     this.parameter = first.parameter;
   }
 }
+
+// ---- hardening (issue 11): public code + message for users, internal detail for the log only ----
+
+/**
+ * What a user may see of any error: a typed AppError's own code and message, and for anything else a
+ * generic text. Internal detail (tool output, server paths) never goes into answers, task records or webhooks.
+ */
+export function publicErrorOf(err: unknown): { code: string; message: string } {
+  if (err instanceof AppError) return { code: err.code, message: err.message };
+  return { code: 'processing_failed', message: 'processing failed (the server log has the details)' };
+}
+
+/** Detail to log next to the public message: `internal` of a typed error, or the error itself. */
+export function internalDetailOf(err: unknown): string | undefined {
+  if (err instanceof AppError) return err.internal;
+  return err instanceof Error ? err.message : err === undefined ? undefined : String(err);
+}
+
+export interface AppError {
+  /** For the log only: raw tool output, paths, library messages. */
+  internal?: string;
+}
+
+/** Attaches log-only detail to a typed error and returns it. */
+export function withInternal<E extends AppError>(err: E, internal: unknown): E {
+  err.internal = internal instanceof Error ? internal.message : String(internal);
+  return err;
+}
+
+/** 422: the image or video frame has more pixels than --max-pixels. */
+export class TooManyPixelsError extends AppError {
+  constructor(width: number, height: number, maxPixels: number) {
+    super(422, 'too_many_pixels', `the file is ${width}×${height} pixels, over the limit of ${maxPixels} pixels (--max-pixels)`, {
+      width,
+      height,
+      max_pixels: maxPixels,
+    });
+  }
+}
+
+/** 422: the video uses a codec the bundled ffmpeg cannot decode. */
+export class UnsupportedCodecError extends AppError {
+  constructor(codec: string) {
+    super(422, 'unsupported_codec', `the video codec ${codec} cannot be decoded here`, { codec });
+  }
+}
+
+/** 422: processing took longer than --task-timeout; the task was stopped. */
+export class TaskTimeoutError extends AppError {
+  constructor(seconds: number) {
+    super(422, 'task_timeout', `processing took longer than the limit of ${seconds} s (--task-timeout) and was stopped`, { timeout_seconds: seconds });
+  }
+}
+
+/** 404: the task is done but its file is no longer on disk (removed by someone else, or by a DELETE meanwhile). */
+export class FileMissingError extends AppError {
+  constructor(taskId: string, what: string) {
+    super(404, 'file_missing', `the ${what} of task ${taskId} is no longer on disk`);
+  }
+}
+
+/** 408: the client sent its request (headers or body) too slowly. */
+export class RequestTimeoutError extends AppError {
+  constructor(message = 'the request did not arrive in time: the connection was idle too long') {
+    super(408, 'request_timeout', message);
+  }
+}
+
+/** 400: the webhook target is refused by the server's webhook rules (link-local, metadata, --webhook-allow/deny). */
+export class WebhookTargetRefusedError extends AppError {
+  constructor(reason: string) {
+    super(400, 'webhook_refused', `webhook: ${reason}`, { parameter: 'webhook' });
+  }
+}

@@ -13,6 +13,10 @@ import { TaskStore } from './tasks/store.ts';
 import { TaskService } from './tasks/service.ts';
 import { VERSION } from './version.ts';
 import { startTcpServer, type RunningTcpServer } from './tcp/server.ts';
+import { hardenServer } from './http/wire.ts';
+import { sweepLeftovers } from './tasks/sweep.ts';
+import { WebhookGuard } from './net/webhook-guard.ts';
+import { startPipelineWorker, type PipelineRunner } from './tasks/worker-runner.ts';
 
 export interface RunningServer {
   url: string;
@@ -38,21 +42,31 @@ export function defaultDialects(baseUrl: () => string): Dialect[] {
 export async function startServer(config: ServeConfig, log: Logger, options: ServerOptions = {}): Promise<RunningServer> {
   await mkdir(config.inputDir, { recursive: true });
   await mkdir(config.outputDir, { recursive: true });
-  // Partial uploads from a process that died mid-request have no task: nothing refers to them.
-  await rm(join(config.inputDir, '.incoming'), { recursive: true, force: true });
+  // Partial uploads and half-written outputs from a process that died mid-write have no owner.
+  const swept = await sweepLeftovers(config.inputDir, config.outputDir);
+  if (swept.temporaryFiles) log.info({ files: swept.temporaryFiles }, 'removed temporary files left by the previous run');
+  const webhookGuard = new WebhookGuard({ allow: config.webhookAllow, deny: config.webhookDeny });
 
   let engine: DetectionEngine | null = null;
   let engineError: string | null = null;
+  // Tasks run on the pipeline thread (worker-runner.ts) unless --no-pipeline-thread: inference and pixel
+  // loops are synchronous and would otherwise stall every other request while a large file is processed.
+  let runner: PipelineRunner | null = null;
+  const engineOptions = {
+    classes: config.classes,
+    provider: config.provider,
+    modelsDir: config.modelsDir,
+    faceSearch: config.faceSearch,
+    threads: config.threads || undefined,
+  };
   try {
-    engine = await createDetectionEngine({
-      classes: config.classes,
-      provider: config.provider,
-      modelsDir: config.modelsDir,
-      faceSearch: config.faceSearch,
-      threads: config.threads || undefined,
-      log: (level, message) => log[level](message),
-    });
-    log.info({ provider: engine.provider, classes: engine.classes }, 'detection models loaded');
+    if (config.pipelineThread) {
+      runner = await startPipelineWorker(engineOptions, log);
+      log.info({ provider: runner.provider, classes: runner.classes, thread: 'pipeline' }, 'detection models loaded');
+    } else {
+      engine = await createDetectionEngine({ ...engineOptions, log: (level, message) => log[level](message) });
+      log.info({ provider: engine.provider, classes: engine.classes }, 'detection models loaded');
+    }
   } catch (err) {
     engineError = (err as Error).message;
     log.error({ err }, 'the detection models could not be loaded; /v1/status answers 500');
@@ -61,6 +75,7 @@ export async function startServer(config: ServeConfig, log: Logger, options: Ser
   const store = new TaskStore(config.dbPath);
   let baseUrl = config.apiEndpoint ?? `http://localhost:${config.port}`;
   const dialects = (options.dialects ?? defaultDialects)(() => baseUrl);
+  let listenUrl = baseUrl;
   const service = new TaskService(
     store,
     engine,
@@ -72,6 +87,10 @@ export async function startServer(config: ServeConfig, log: Logger, options: Ser
       queueLimit: config.queueLimit,
       webhook: { retries: config.webhookRetries, timeoutMs: config.webhookTimeoutMs, backoffMs: 1000 },
       notifiers: new Map(dialects.map((d) => [d.name, d.notifier])),
+      maxPixels: config.maxPixels,
+      taskTimeoutMs: config.taskTimeoutS * 1000,
+      webhookGuard,
+      run: runner ? (task, signal, onProgress, limits) => runner.run(task, signal, onProgress, limits) : undefined,
     },
     log,
   );
@@ -80,7 +99,7 @@ export async function startServer(config: ServeConfig, log: Logger, options: Ser
       service,
       classes: config.classes,
       thresholds: config.thresholds,
-      provider: engine?.provider ?? null,
+      provider: runner?.provider ?? engine?.provider ?? null,
       engineError,
       version: VERSION,
       inputDir: config.inputDir,
@@ -88,6 +107,8 @@ export async function startServer(config: ServeConfig, log: Logger, options: Ser
       apiEndpoint: config.apiEndpoint,
       lenientParams: config.lenientParams,
       log,
+      publicHosts: config.publicHosts,
+      listenUrl: () => listenUrl,
     },
     dialects,
     { apiKey: config.apiKey, log },
@@ -97,14 +118,15 @@ export async function startServer(config: ServeConfig, log: Logger, options: Ser
     const s = app.listen(config.port, config.host, () => resolve(s));
     s.once('error', reject);
   });
-  // Sync requests wait for processing; long videos must not hit Node's default request timeout.
-  server.requestTimeout = 0;
-  server.headersTimeout = 60_000;
+  // requestTimeout covers receiving the request only: sync requests that wait for processing are not cut.
+  hardenServer(server, config, log);
   const port = (server.address() as AddressInfo).port;
   const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
   const url = `http://${host}:${port}`;
-  if (!config.apiEndpoint) baseUrl = url;
-  if (engine) service.recover();
+  listenUrl = url;
+  // Webhook bodies: --api-endpoint, else the first --public-host, else the listening address.
+  if (!config.apiEndpoint) baseUrl = config.publicHosts[0] ? `http://${config.publicHosts[0]}` : url;
+  if (engine || runner) service.recover();
   log.info({ url, input: config.inputDir, output: config.outputDir, db: config.dbPath }, 'listening');
   let tcp: RunningTcpServer | undefined;
   if (config.tcpPort !== undefined) {
@@ -127,6 +149,7 @@ export async function startServer(config: ServeConfig, log: Logger, options: Ser
       server.close();
       store.close();
       await engine?.dispose();
+      await runner?.dispose();
       throw err;
     }
   }
@@ -149,6 +172,7 @@ export async function startServer(config: ServeConfig, log: Logger, options: Ser
         await closed;
         store.close();
         await engine?.dispose();
+        await runner?.dispose();
       })();
       return closing;
     },

@@ -11,6 +11,7 @@ import type { ObjectClass } from '../types.ts';
 import type { TaskService } from '../tasks/service.ts';
 import type { CompletionNotifier } from '../tasks/notifier.ts';
 import type { AppError } from '../errors.ts';
+import { publicBaseUrl } from './public-url.ts';
 
 /** What every dialect's handlers may use: the task service and the server's start-up facts. */
 export interface DialectContext {
@@ -23,6 +24,10 @@ export interface DialectContext {
   inputDir: string;
   maxUploadMb: number;
   apiEndpoint?: string;
+  /** --public-host: Host headers trusted for links (see public-url.ts). */
+  publicHosts?: readonly string[];
+  /** The listening address, for links when neither --api-endpoint nor a trusted Host applies. */
+  listenUrl?: () => string;
   /** --lenient-params: unknown query parameters become task warnings instead of a 400. */
   lenientParams?: boolean;
   /** Details that must not reach clients (tool output, paths) go here. */
@@ -64,6 +69,7 @@ export function mountRoutes(router: Router, ctx: DialectContext, routes: readonl
 }
 
 /** Base URL for links in responses: --api-endpoint, or the address the client used. */
+/** The base URL of links in answers: never an arbitrary client's Host header (see public-url.ts). */
 export function baseUrlOf(ctx: DialectContext, req: Request): string {
-  return ctx.apiEndpoint ?? `${req.protocol}://${req.get('host')}`;
+  return publicBaseUrl(ctx, req);
 }

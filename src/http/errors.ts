@@ -10,17 +10,35 @@ export const defaultErrorBody: ErrorBody = (err) => ({ error: { code: err.code, 
 
 export function sendError(res: Response, err: AppError, body: ErrorBody = defaultErrorBody): void {
   if (err instanceof QueueFullError) res.set('Retry-After', String(err.retryAfterSeconds));
-  res.status(err.status).json(body(err));
+  // A download may have set its own type before it failed: errors are always JSON.
+  res.status(err.status).type('application/json').json(body(err));
 }
 
-/** Maps whatever a handler threw to a response: typed errors as they are, anything else a 500 (logged). */
+/** Fixed public code and text for errors that are not ours (hardening, issue 11). */
+const PUBLIC_CLIENT_ERRORS: Record<number, [string, string]> = {
+  404: ['not_found', 'not found'],
+  408: ['request_timeout', 'the request did not arrive in time'],
+  413: ['payload_too_large', 'the request is too large'],
+  500: ['internal_error', 'internal error'],
+};
+
+/**
+ * Maps whatever a handler threw to a response: typed errors as they are, anything else by its status.
+ * Messages of errors that are not ours can carry paths or library text, so the answer gets a fixed text
+ * per status and the log gets the rest.
+ */
 export function toAppError(err: unknown, log: Logger): AppError {
-  if (err instanceof AppError) return err;
+  if (err instanceof AppError) {
+    if (err.internal) log.info({ code: err.code, detail: err.internal }, 'request refused');
+    return err;
+  }
   // express.json / body parsers and malformed URLs report with a status of their own.
   const e = err as { status?: unknown; message?: unknown } | null;
   const status = typeof e?.status === 'number' && e.status >= 400 && e.status < 500 ? e.status : 500;
   if (status === 500) log.error({ err }, 'unhandled error');
-  return new AppError(status, status === 500 ? 'internal_error' : 'bad_request', status === 500 ? 'internal error' : String(e?.message ?? 'bad request'));
+  else log.info({ err: String(e?.message ?? err) }, 'request refused');
+  const [code, message] = PUBLIC_CLIENT_ERRORS[status] ?? ['bad_request', 'the request could not be read (malformed URL, header or body)'];
+  return new AppError(status, code, message);
 }
 
 export function errorHandler(log: Logger, body?: ErrorBody): ErrorRequestHandler {

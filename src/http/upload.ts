@@ -8,7 +8,7 @@ import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
 import type { Request, Response } from 'express';
 import multer from 'multer';
-import { AppError, BadParameterError, PayloadTooLargeError, UnsupportedMediaTypeError } from '../errors.ts';
+import { AppError, BadParameterError, PayloadTooLargeError, UnsupportedMediaTypeError, withInternal } from '../errors.ts';
 
 export const MULTIPART_FIELDS = ['fileobject', 'file', 'image'] as const;
 
@@ -50,7 +50,7 @@ async function receiveRaw(req: Request, dir: string, limitBytes: number, limitMb
   } catch (err) {
     await rm(path, { force: true });
     if (err instanceof AppError) throw err;
-    throw new AppError(400, 'upload_interrupted', `the upload did not arrive whole: ${(err as Error).message}`);
+    throw withInternal(new AppError(400, 'upload_interrupted', 'the upload did not arrive whole'), err);
   }
   if (size === 0) {
     await rm(path, { force: true });
@@ -75,12 +75,15 @@ function receiveMultipart(req: Request, res: Response, dir: string, limitBytes: 
           if (err.code === 'LIMIT_FILE_COUNT') return reject(new BadParameterError(err.field ?? 'fileobject', 'send exactly one file per request'));
           return reject(new BadParameterError(err.field ?? 'body', err.message));
         }
-        return reject(new AppError(400, 'bad_multipart', `the multipart body could not be read: ${(err as Error).message}`));
+        return reject(withInternal(new AppError(400, 'bad_multipart', 'the multipart body could not be read (malformed or cut short)'), err));
       }
       const file = files.find((f) => (MULTIPART_FIELDS as readonly string[]).includes(f.fieldname));
       if (!file) {
         void cleanup();
-        return reject(new BadParameterError('fileobject', `no file in the multipart body: use the field "fileobject" (or "file", "image")`));
+        // multer drops a file part whose filename is missing, ".", ".." or ends in "/..": say so.
+        return reject(
+          new BadParameterError('fileobject', 'no file in the multipart body: send it in the field "fileobject" (or "file", "image") with a plain filename such as filename="photo.jpg" (not ".", ".." or a path)'),
+        );
       }
       resolve({ path: file.path, originalName: file.originalname || 'file', size: file.size });
     });

@@ -1,5 +1,6 @@
 import type { DetectionEngine } from '../detect/engine.ts';
 import type { ProcessParams } from '../types.ts';
+import type { MediaLimits } from './limits.ts';
 
 /** What every pipeline needs to process one file. */
 export interface MediaJob {
@@ -14,4 +15,6 @@ export interface MediaJob {
   /** Folder of the input relative to the batch's input root, written into the image metadata (null: API upload). */
   folder?: string | null;
   engine: DetectionEngine;
+  /** --max-pixels and friends; DEFAULT_LIMITS when absent. */
+  limits?: MediaLimits;
 }

@@ -4,6 +4,7 @@ import type { DetectionEngine } from '../detect/engine.ts';
 import { processImage } from '../pipeline/image/index.ts';
 import { processVideo } from '../pipeline/video/index.ts';
 import type { MediaJob } from '../pipeline/job.ts';
+import type { MediaLimits } from '../pipeline/limits.ts';
 import type { Task, TaskOutputs } from './store.ts';
 
 export interface RunOutcome {
@@ -17,14 +18,15 @@ export async function runTask(
   engine: DetectionEngine,
   signal: AbortSignal,
   onProgress: (done: number, total: number) => void,
+  limits?: MediaLimits,
 ): Promise<RunOutcome> {
   const rel = (p: string | undefined) => (p ? relative(task.outputDir, p) : undefined);
-  const job: MediaJob = { id: task.id, inputPath: task.inputPath, outputDir: task.outputDir, stem: task.stem, params: task.params, engine };
+  const job: MediaJob = { id: task.id, inputPath: task.inputPath, outputDir: task.outputDir, stem: task.stem, params: task.params, engine, limits };
   if (task.kind === 'video') {
     const r = await processVideo({ ...job, onProgress, signal });
     return { outputs: { anonymised: rel(r.outputs.anonymised), videoMetadataDir: rel(r.outputs.metadataDir) || '.' }, detectionCount: null };
   }
-  const r = await processImage(job);
+  const r = await processImage({ ...job, signal });
   onProgress(1, 1);
   return {
     outputs: {

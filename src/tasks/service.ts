@@ -8,9 +8,11 @@ import type { Logger } from 'pino';
 import type { DetectionEngine } from '../detect/engine.ts';
 import type { ProcessParams } from '../types.ts';
 import type { SniffedType } from '../pipeline/sniff.ts';
-import { AppError, ModelsUnavailableError, NotFoundError, QueueFullError } from '../errors.ts';
+import { AppError, BadParameterError, ModelsUnavailableError, NotFoundError, QueueFullError, TaskTimeoutError, internalDetailOf } from '../errors.ts';
+import { WebhookGuard, webhookHeaderNameProblem } from '../net/webhook-guard.ts';
+import { DEFAULT_MAX_PIXELS } from '../pipeline/limits.ts';
 import { TaskStore, type FailureReason, type Task, type TaskStatus, type WebhookTarget } from './store.ts';
-import { runTask } from './runner.ts';
+import { runTask, type RunOutcome } from './runner.ts';
 import { sendWebhook, type WebhookOptions } from './webhook.ts';
 import type { CompletionNotifier, TaskEvent } from './notifier.ts';
 
@@ -25,6 +27,19 @@ export interface TaskServiceOptions {
   webhook: WebhookOptions;
   /** Each dialect's notifier, by dialect name: a task's webhook is built by the dialect it came from. */
   notifiers: ReadonlyMap<string, CompletionNotifier>;
+  /** --max-pixels (default DEFAULT_MAX_PIXELS). */
+  maxPixels?: number;
+  /** --task-timeout in ms; 0 or absent: no limit. */
+  taskTimeoutMs?: number;
+  /** Which webhook targets may be reached; the default rules when absent. */
+  webhookGuard?: WebhookGuard;
+  /** Runs a task elsewhere (the pipeline thread, worker-runner.ts) instead of runTask with `engine` on this thread. */
+  run?: (task: Task, signal: AbortSignal, onProgress: (done: number, total: number) => void, limits: { maxPixels: number }) => Promise<RunOutcome>;
+}
+
+/** A queue slot held from before the upload is received until the task is queued (or refused). */
+export interface QueueSlot {
+  release(): void;
 }
 
 export interface Upload {
@@ -63,6 +78,9 @@ export class TaskService {
   private readonly waiters = new Map<string, ((c: Completion) => void)[]>();
   private readonly webhooksInFlight = new Set<Promise<void>>();
   private accepting = true;
+  /** Slots held by uploads still arriving or being checked: they count against the queue limit. */
+  private reserved = 0;
+  readonly webhookGuard: WebhookGuard;
 
   constructor(
     readonly store: TaskStore,
@@ -72,20 +90,62 @@ export class TaskService {
     private readonly log: Logger,
   ) {
     this.queue = new PQueue({ concurrency: opts.concurrency });
+    this.webhookGuard = opts.webhookGuard ?? new WebhookGuard();
   }
 
   get queueStats() {
-    return { waiting: this.queue.size, running: this.queue.pending, limit: this.opts.queueLimit, concurrency: this.opts.concurrency };
+    return { waiting: this.queue.size + this.reserved, running: this.queue.pending, limit: this.opts.queueLimit, concurrency: this.opts.concurrency };
   }
 
-  /** Stores the upload and queues it. Throws QueueFullError (nothing kept) when too many tasks wait. */
-  async accept(upload: Upload): Promise<Task> {
-    if (!this.engine) throw new ModelsUnavailableError(`the detection models could not be loaded: ${this.engineError}`);
+  /** Limits every dialect applies when it checks an upload (probeUpload) before accepting it. */
+  get limits(): { maxPixels: number } {
+    return { maxPixels: this.opts.maxPixels ?? DEFAULT_MAX_PIXELS };
+  }
+
+  /**
+   * Takes a queue slot synchronously (no await between the check and the count), so that concurrent uploads
+   * cannot overshoot --queue-limit. Dialects take it before receiving the body: open uploads count too.
+   * Throws QueueFullError (503) or the models/shutdown errors.
+   */
+  reserve(): QueueSlot {
+    if (!this.engine && !this.opts.run) throw new ModelsUnavailableError(`the detection models could not be loaded: ${this.engineError}`);
     if (!this.accepting) throw new AppError(503, 'shutting_down', 'the server is shutting down; retry shortly');
-    if (this.queue.size >= this.opts.queueLimit) throw new QueueFullError(this.retryAfterSeconds(), this.opts.queueLimit);
-    const task = await this.persist(upload);
-    this.enqueue(task.id);
-    return task;
+    if (this.queue.size + this.reserved >= this.opts.queueLimit) throw new QueueFullError(this.retryAfterSeconds(), this.opts.queueLimit);
+    this.reserved++;
+    let held = true;
+    return {
+      release: () => {
+        if (!held) return;
+        held = false;
+        this.reserved--;
+      },
+    };
+  }
+
+  /** Throws a 400 when a callback target or its auth header is refused (every dialect's webhook goes through here). */
+  checkWebhook(target: WebhookTarget | null): void {
+    if (!target) return;
+    this.webhookGuard.checkUrl(target.url);
+    if (target.headerName !== undefined) {
+      const problem = webhookHeaderNameProblem(target.headerName);
+      if (problem) throw new BadParameterError('web-auth-header-name', problem);
+    }
+  }
+
+  /**
+   * Stores the upload and queues it. Throws QueueFullError (nothing kept) when too many tasks wait.
+   * With a slot from reserve(), that slot is used (and released); without one, a slot is taken here.
+   */
+  async accept(upload: Upload, slot?: QueueSlot): Promise<Task> {
+    const held = slot ?? this.reserve();
+    try {
+      this.checkWebhook(upload.webhook);
+      const task = await this.persist(upload);
+      this.enqueue(task.id);
+      return task;
+    } finally {
+      held.release();
+    }
   }
 
   /**
@@ -231,7 +291,7 @@ export class TaskService {
   }
 
   private retryAfterSeconds(): number {
-    return Math.max(1, Math.ceil(this.queue.size / Math.max(1, this.opts.concurrency)));
+    return Math.max(1, Math.ceil((this.queue.size + this.reserved) / Math.max(1, this.opts.concurrency)));
   }
 
   private enqueue(id: string): void {
@@ -245,15 +305,24 @@ export class TaskService {
     const controller = new AbortController();
     this.running.set(id, controller);
     let failure: unknown;
+    const timeoutMs = this.opts.taskTimeoutMs ?? 0;
+    const timer = timeoutMs > 0 ? setTimeout(() => controller.abort(new TaskTimeoutError(timeoutMs / 1000)), timeoutMs) : undefined;
+    let work: Promise<unknown> = Promise.resolve();
     try {
       let lastWrite = 0;
-      const outcome = await runTask(task, this.engine!, controller.signal, (done, total) => {
+      const onProgress = (done: number, total: number) => {
         const t = Date.now();
         if (t - lastWrite > 250 || done === total) {
           lastWrite = t;
           this.store.setProgress(id, done, total);
         }
-      });
+      };
+      const run = this.opts.run
+        ? this.opts.run(task, controller.signal, onProgress, this.limits)
+        : runTask(task, this.engine!, controller.signal, onProgress, this.limits);
+      work = run.catch(() => undefined);
+      // An abort (timeout, DELETE, shutdown) ends the task at once; the pipeline stops at its next step.
+      const outcome = await Promise.race([run, abortedBy(controller.signal)]);
       if (controller.signal.aborted) throw controller.signal.reason;
       if (!this.store.markDone(id, outcome.outputs, outcome.detectionCount)) {
         // Deleted while it ran: what it wrote must not outlive the record.
@@ -262,12 +331,16 @@ export class TaskService {
     } catch (err) {
       failure = err;
       if (!this.accepting && controller.signal.aborted) {
+        await work;
         this.store.releaseOnShutdown(id);
       } else {
         this.store.markFailed(id, this.failureReason(id, err));
+        // What the stopped pipeline still writes must not stay either: wait for it, then clean up.
+        await work;
         await rm(task.outputDir, { recursive: true, force: true });
       }
     } finally {
+      clearTimeout(timer);
       this.running.delete(id);
     }
     const finished = this.store.get(id);
@@ -293,7 +366,7 @@ export class TaskService {
    */
   private failureReason(id: string, err: unknown): FailureReason {
     if (err instanceof AppError) {
-      this.log.info({ task: id, code: err.code, err }, 'task failed');
+      this.log.info({ task: id, code: err.code, detail: internalDetailOf(err) }, 'task failed');
       return { code: err.code, message: err.message };
     }
     this.log.error({ err, task: id }, 'task failed');
@@ -309,11 +382,19 @@ export class TaskService {
     const p = (async () => {
       const request = await notifier.request(task, event);
       if (!request) return;
-      const r = await sendWebhook(request, this.opts.webhook);
+      const r = await sendWebhook(request, { ...this.opts.webhook, guard: this.webhookGuard });
       if (this.store.get(task.id)) this.store.setWebhookStatus(task.id, r.ok ? 'sent' : 'failed');
       if (!r.ok) this.log.warn({ task: task.id, error: r.error }, 'webhook delivery failed');
     })().catch((err: unknown) => this.log.error({ err, task: task.id }, 'webhook could not be built'));
     this.webhooksInFlight.add(p);
     void p.finally(() => this.webhooksInFlight.delete(p));
   }
+}
+
+/** Rejects with the signal's reason when it aborts; never resolves otherwise. */
+function abortedBy(signal: AbortSignal): Promise<never> {
+  return new Promise((_, reject) => {
+    if (signal.aborted) return reject(signal.reason);
+    signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+  });
 }

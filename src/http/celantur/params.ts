@@ -14,6 +14,7 @@ import { z } from 'zod';
 import { BadParameterError, BadParametersError, ClassNotEnabledError, type ParameterProblem } from '../../errors.ts';
 import { DEFAULT_PARAMS, OBJECT_CLASSES, type IgnoreRegion, type ObjectClass, type ProcessParams } from '../../types.ts';
 import type { WebhookTarget } from '../../tasks/store.ts';
+import { webhookHeaderNameProblem } from '../../net/webhook-guard.ts';
 
 /** The words that mean true and false wherever this API takes a boolean: query values and the x-is-async header. */
 export const TRUE_WORDS = ['true', '1', 'yes'] as const;
@@ -131,7 +132,14 @@ const webhookUrl: Kind<string> = {
 };
 
 const headerName: Kind<string> = {
-  parse: z.string().trim().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'must be a valid HTTP header name'),
+  parse: z
+    .string()
+    .trim()
+    .regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'must be a valid HTTP header name')
+    .superRefine((v, ctx) => {
+      const problem = webhookHeaderNameProblem(v);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    }),
   json: z.string(),
 };
 const headerValue: Kind<string> = { parse: z.string().regex(/^[^\r\n\0]*$/, 'must not contain line breaks'), json: z.string() };

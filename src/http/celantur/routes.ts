@@ -1,5 +1,5 @@
 // Route table of the Celantur REST API v1. Handlers stay thin: parse, call the task service, present.
-import { readFile, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Request, Response } from 'express';
 import { AppError, BadParameterError, NotFoundError, NotReadyError, UndecodableFileError } from '../../errors.ts';
@@ -17,6 +17,7 @@ import { buildOpenApi } from './openapi.ts';
 
 /** Stored with every task this API accepts. */
 export const DIALECT_NAME = 'celantur';
+import { readTaskFile, sendTaskFile, whileFilesExist } from '../files.ts';
 
 const idOf = (req: Request) => String(req.params.id);
 
@@ -33,32 +34,35 @@ function outputPath(task: Task, file: string | undefined, what: string): string 
   return join(task.outputDir, file);
 }
 
-async function sendFile(res: Response, path: string, type?: string): Promise<void> {
-  if (type) res.type(type);
-  await new Promise<void>((resolve, reject) => res.sendFile(path, { dotfiles: 'allow' }, (err) => (err ? reject(err) : resolve())));
-}
 
 const postFile: Handler = async (ctx, req, res) => {
   const query = req.query as Record<string, unknown>;
   const isAsync = parseAsyncHeader(req.get('x-is-async'));
   const { params, webhook, warnings } = parseFileQuery(query, ctx.classes, { thresholds: ctx.thresholds }, { lenient: ctx.lenientParams });
-  const received = await receiveUpload(req, res, join(ctx.inputDir, '.incoming'), ctx.maxUploadMb);
-  const upload = { dialect: DIALECT_NAME, path: received.path, originalName: received.originalName, params, webhook, warnings };
+  ctx.service.checkWebhook(webhook);
+  // The queue slot is taken before the body arrives: open uploads count against --queue-limit.
+  const slot = ctx.service.reserve();
   let task: Task;
   try {
+    const received = await receiveUpload(req, res, join(ctx.inputDir, '.incoming'), ctx.maxUploadMb);
+    const upload = { dialect: DIALECT_NAME, path: received.path, originalName: received.originalName, params, webhook, warnings };
     try {
-      const type = await probeUpload(received.path);
-      task = await ctx.service.accept({ ...upload, type });
+      try {
+        const type = await probeUpload(received.path, ctx.service.limits);
+        task = await ctx.service.accept({ ...upload, type }, slot);
+      } catch (err) {
+        // An asynchronous client gets a task id and learns of the failure as of any other: a failed task.
+        const type = err instanceof UndecodableFileError && isAsync ? await sniffFile(received.path) : null;
+        if (!type) throw err;
+        ctx.log.info({ err, name: received.originalName }, 'accepted an undecodable upload as a failed task');
+        task = await ctx.service.acceptFailed({ ...upload, type }, { code: (err as UndecodableFileError).code, message: `the file cannot be decoded as ${type.mime}` });
+      }
     } catch (err) {
-      // An asynchronous client gets a task id and learns of the failure as of any other: a failed task.
-      const type = err instanceof UndecodableFileError && isAsync ? await sniffFile(received.path) : null;
-      if (!type) throw err;
-      ctx.log.info({ err, name: received.originalName }, 'accepted an undecodable upload as a failed task');
-      task = await ctx.service.acceptFailed({ ...upload, type }, { code: err instanceof UndecodableFileError ? err.code : 'undecodable_file', message: `the file cannot be decoded as ${type.mime}` });
+      await rm(received.path, { force: true });
+      throw err;
     }
-  } catch (err) {
-    await rm(received.path, { force: true });
-    throw err;
+  } finally {
+    slot.release();
   }
   const base = baseUrlOf(ctx, req);
   if (isAsync) {
@@ -78,7 +82,7 @@ const download =
   (pick: (t: Task) => string | undefined, what: string, type?: string): Handler =>
   async (ctx, req, res) => {
     const task = ctx.service.get(idOf(req));
-    await sendFile(res, outputPath(task, pick(task), what), type);
+    await sendTaskFile(res, outputPath(task, pick(task), what), task.id, what, type);
   };
 
 const maskDownload =
@@ -89,8 +93,8 @@ const maskDownload =
     const path = outputPath(task, kind === 'binary' ? task.outputs.binaryMask : task.outputs.instanceMask, `${kind} mask`);
     // ?mask-scale= is relative to the image, like the upload's mask-scale that sized the stored mask.
     const relativeToStored = scale === undefined ? 100 : (scale / task.params.maskScale) * 100;
-    if (relativeToStored >= 100) return sendFile(res, path, 'image/png');
-    res.type('image/png').send(await scaleMaskPng(await readFile(path), relativeToStored, kind));
+    if (relativeToStored >= 100) return sendTaskFile(res, path, task.id, `${kind} mask`, 'image/png');
+    res.type('image/png').send(await scaleMaskPng(await readTaskFile(path, task.id, `${kind} mask`), relativeToStored, kind));
   };
 
 const anonymised = download((t) => t.outputs.anonymised, 'anonymised file');
@@ -99,7 +103,7 @@ const videoAnonymised = download((t) => (t.kind === 'video' ? t.outputs.anonymis
 const original: Handler = async (ctx, req, res) => {
   const task = ctx.service.get(idOf(req));
   if (task.status === 'deleted') throw new NotFoundError(`the files of task ${task.id} were deleted`);
-  await sendFile(res, task.inputPath, task.mime);
+  await sendTaskFile(res, task.inputPath, task.id, 'original file', task.mime);
 };
 
 const videoMetadata: Handler = async (ctx, req, res) => {
@@ -107,7 +111,7 @@ const videoMetadata: Handler = async (ctx, req, res) => {
   const { start, end } = parseFrameRange(req.query as Record<string, unknown>);
   if (task.kind !== 'video') throw new NotFoundError(`task ${task.id} is an image: use /v1/file/${task.id}/metadata`);
   const dir = outputPath(task, task.outputs.videoMetadataDir, 'video metadata');
-  res.json(await readVideoMetadata(dir, task.stem, start, end));
+  res.json(await whileFilesExist(task.id, 'video metadata', () => readVideoMetadata(dir, task.stem, start, end)));
 };
 
 const status: Handler = (ctx, _req, res) => {

@@ -9,7 +9,10 @@ import { encodeImage } from './encode.ts';
 import { renderImage, renderMasks } from './render.ts';
 import { writeOutputs, type OutputFile } from './write.ts';
 
-export type ImageJob = MediaJob;
+export interface ImageJob extends MediaJob {
+  /** Checked between steps: a task stopped by its timeout or a DELETE does no further work. */
+  signal?: AbortSignal;
+}
 
 export interface ImageResult {
   outputs: { anonymised?: string; binaryMask?: string; instanceMask?: string; metadata: string };
@@ -26,12 +29,13 @@ export async function processImage(job: ImageJob): Promise<ImageResult> {
   const timings: Record<string, number> = {};
   const timed = async <T>(stage: string, run: () => Promise<T>): Promise<T> => {
     const start = performance.now();
+    job.signal?.throwIfAborted();
     const value = await run();
     timings[stage] = performance.now() - start;
     return value;
   };
   const started = performance.now();
-  const decoded = await timed('decode', () => decodeImage(job.inputPath));
+  const decoded = await timed('decode', () => decodeImage(job.inputPath, job.limits));
   const { image } = decoded;
   const found = await timed('detect', () => detectObjects(job.engine, image, job.params));
   Object.assign(timings, found.timings);
@@ -67,6 +71,7 @@ export async function processImage(job: ImageJob): Promise<ImageResult> {
     durationSeconds: (performance.now() - started) / 1000,
   });
   files.push({ name: names.metadata, data: JSON.stringify(metadata, null, 2) });
+  job.signal?.throwIfAborted();
   const written = await timed('write', () => writeOutputs(job.outputDir, files));
   const pathOf = (name: string) => written[files.findIndex((f) => f.name === name)];
   return {

@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { createRequire } from 'node:module';
 import { delimiter, join } from 'node:path';
-import { UndecodableFileError } from '../../errors.ts';
+import { UndecodableFileError, withInternal } from '../../errors.ts';
 
 export interface FfmpegBinaries {
   ffmpeg: string;
@@ -202,7 +202,8 @@ export async function probeMedia(path: string): Promise<MediaInfo> {
     const text = await runToCompletion(ffprobe, ['-v', 'error', '-show_format', '-show_streams', '-of', 'json', path]);
     probe = JSON.parse(text) as ProbeOutput;
   } catch (err) {
-    throw new UndecodableFileError(`ffprobe cannot read the file: ${(err as Error).message.split('\n').pop()}`);
+    // ffprobe's stderr names the server's paths and binary: log-only detail.
+    throw withInternal(new UndecodableFileError('the file cannot be read as a video (corrupt or truncated data, or not a video)'), err);
   }
   const streams = probe.streams ?? [];
   const video = streams.find((s) => s.codec_type === 'video' && !s.disposition?.attached_pic);

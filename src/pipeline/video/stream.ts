@@ -4,7 +4,7 @@
 
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { UndecodableFileError } from '../../errors.ts';
+import { UndecodableFileError, UnsupportedCodecError, withInternal } from '../../errors.ts';
 import type { Detection, ProcessParams, RgbImage } from '../../types.ts';
 import type { EngineResult } from '../../detect/engine.ts';
 import type { DetectOptions } from '../../detect/types.ts';
@@ -137,7 +137,11 @@ export async function runVideoStream(job: VideoStreamJob): Promise<VideoStreamRe
       let t = performance.now();
       const next = await frames.next().catch((err: Error) => {
         if (job.signal?.aborted) throw abortError(job.signal);
-        throw new UndecodableFileError(`the video cannot be decoded: ${err.message}`);
+        // ffmpeg's stderr names paths and binaries: it goes to the log (internal), not to the user.
+        if (/decoder .*not found|unknown codec|no decoder|codec not currently supported/i.test(err.message)) {
+          throw withInternal(new UnsupportedCodecError(media.codec), err);
+        }
+        throw withInternal(new UndecodableFileError('the video cannot be decoded (corrupt or truncated data)'), err);
       });
       timings.decodeWait! += performance.now() - t;
       if (job.signal?.aborted) throw abortError(job.signal);

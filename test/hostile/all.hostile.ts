@@ -1,0 +1,4 @@
+// The whole hostile-input suite (`npm run test:hostile`): every generated case.
+import { registerHostileSuite } from './run.ts';
+
+registerHostileSuite((all) => all);
