@@ -88,8 +88,6 @@ export async function startServer(config: ServeConfig, log: Logger): Promise<Run
   const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
   const url = `http://${host}:${port}`;
   if (!config.apiEndpoint) baseUrl = url;
-  if (engine) service.recover();
-  log.info({ url, input: config.inputDir, output: config.outputDir, db: config.dbPath }, 'listening');
   let tcp: RunningTcpServer | undefined;
   if (config.tcpPort !== undefined) {
     try {
@@ -111,9 +109,11 @@ export async function startServer(config: ServeConfig, log: Logger): Promise<Run
       server.close();
       store.close();
       await engine?.dispose();
-      throw err;
+      throw new Error(`--tcp-port ${config.tcpPort}: ${(err as Error).message}`);
     }
   }
+  if (engine) service.recover();
+  log.info({ url, input: config.inputDir, output: config.outputDir, db: config.dbPath }, 'listening');
 
   let closing: Promise<void> | null = null;
   return {

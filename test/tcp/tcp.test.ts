@@ -223,3 +223,8 @@ print(int((out != img).any(axis=2).sum()), int(out.shape[0] * out.shape[1]))
   const [changed, total] = py.stdout.trim().split(' ').map(Number) as [number, number];
   assert.ok(changed > 500 && changed < total * 0.3, `some pixels (the faces) changed: ${changed} of ${total}`);
 });
+
+test('a TCP port already in use stops the start with an error that names the flag', async () => {
+  await assert.rejects(startTestServer({ tcpPort: server.tcpPort }), /--tcp-port \d+: .*EADDRINUSE/);
+  assert.equal(await status(), 200, 'the running server is not disturbed');
+});
