@@ -126,8 +126,6 @@ export async function startServer(config: ServeConfig, log: Logger, options: Ser
   listenUrl = url;
   // Webhook bodies: --api-endpoint, else the first --public-host, else the listening address.
   if (!config.apiEndpoint) baseUrl = config.publicHosts[0] ? `http://${config.publicHosts[0]}` : url;
-  if (engine || runner) service.recover();
-  log.info({ url, input: config.inputDir, output: config.outputDir, db: config.dbPath }, 'listening');
   let tcp: RunningTcpServer | undefined;
   if (config.tcpPort !== undefined) {
     try {
@@ -150,9 +148,11 @@ export async function startServer(config: ServeConfig, log: Logger, options: Ser
       store.close();
       await engine?.dispose();
       await runner?.dispose();
-      throw err;
+      throw new Error(`--tcp-port ${config.tcpPort}: ${(err as Error).message}`);
     }
   }
+  if (engine || runner) service.recover();
+  log.info({ url, input: config.inputDir, output: config.outputDir, db: config.dbPath }, 'listening');
 
   let closing: Promise<void> | null = null;
   return {

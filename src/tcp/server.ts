@@ -10,6 +10,8 @@
 // A request that is bad in any way (not a JPEG, not a .npy we take, cut short, longer than announced,
 // over --max-upload-mb, silent past --tcp-timeout) closes the connection without a byte written, and one
 // warn log line says why. Nothing is ever half-written: the answer is sent in one piece once it is complete.
+// Payloads stream to `<input>/.incoming` as they arrive; NumPy arrays are carried through the pipeline as
+// lossless PNGs (src/pipeline/image/raw.ts), converted at most --concurrency at a time.
 import { randomUUID } from 'node:crypto';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';

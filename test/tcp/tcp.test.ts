@@ -191,7 +191,7 @@ test('TCP images share the queue and its limit with HTTP uploads: a full queue c
   for (const r of await Promise.all([first, second])) assert.equal((await sharp(r.data).metadata()).format, 'jpeg');
 });
 
-test("NumPy mode with Python's numpy: np.load(allow_pickle=False) reads the answer, as Celantur's numpy client does", async (t) => {
+test("Python clients: np.load(allow_pickle=False) reads the NumPy answer, sendfile + SHUT_WR gets a JPEG, as Celantur's clients do", async (t) => {
   const probe = spawnSync('python3', ['-c', 'import numpy'], { encoding: 'utf8' });
   if (probe.status !== 0) return t.skip('python3 with numpy is not installed here');
   const dir = await mkdtemp(join(tmpdir(), 'tcp-py-'));
@@ -217,9 +217,20 @@ out = np.load(io.BytesIO(data[4096:4096 + size]), allow_pickle=False)
 assert len(data) == 4096 + size, (len(data), size)
 assert out.dtype == np.uint8 and out.shape == img.shape, (out.dtype, out.shape)
 print(int((out != img).any(axis=2).sum()), int(out.shape[0] * out.shape[1]))
+# JPEG mode as server/celantur-jpeg-client.py talks: sendfile, SHUT_WR, read the answer to the end.
+with socket.create_connection(("127.0.0.1", port)) as s, open(sys.argv[5], "rb") as fp:
+    s.sendfile(fp)
+    s.shutdown(socket.SHUT_WR)
+    jpeg = s.makefile("rb").read()
+assert jpeg[:2] == bytes([0xFF, 0xD8]) and jpeg[-2:] == bytes([0xFF, 0xD9]) and len(jpeg) > 10000, jpeg[:16]
 `;
   // Asynchronously: the server runs in this process and must keep serving while Python waits.
-  const py = await promisify(execFile)('python3', ['-c', script, String(orig.height), String(orig.width), String(server.tcpPort), join(dir, 'in.bgr')], { encoding: 'utf8', timeout: 120_000 });
+  const py = await promisify(execFile)('python3', ['-c', script, String(orig.height), String(orig.width), String(server.tcpPort), join(dir, 'in.bgr'), PHOTO], { encoding: 'utf8', timeout: 120_000 });
   const [changed, total] = py.stdout.trim().split(' ').map(Number) as [number, number];
   assert.ok(changed > 500 && changed < total * 0.3, `some pixels (the faces) changed: ${changed} of ${total}`);
+});
+
+test('a TCP port already in use stops the start with an error that names the flag', async () => {
+  await assert.rejects(startTestServer({ tcpPort: server.tcpPort }), /--tcp-port \d+: .*EADDRINUSE/);
+  assert.equal(await status(), 200, 'the running server is not disturbed');
 });
