@@ -5,5 +5,6 @@ export { planObjects, IGNORED_SHARE, type ObjectPlan, type PlannedObject } from 
 export { encodeBinaryMask, encodeInstanceMask, scaleMaskPng, scaledSize, instanceId, INSTANCE_TYPE_BITS } from './masks.ts';
 export { buildMetadata, TYPE_CODES, type ImageMetadata, type MetadataDetection, type MetadataInput } from './metadata.ts';
 export { drawDebug, DEBUG_COLORS } from './debug.ts';
+export { encodeHeatmap } from './heatmap.ts';
 export { kernelPixels, sigmaForKernel } from './blur.ts';
 export { blockSize, BLOCKS_ACROSS, MIN_BLOCK_PX } from './pixelate.ts';

@@ -19,6 +19,8 @@ export interface TaskOutputs {
   anonymised?: string;
   binaryMask?: string;
   instanceMask?: string;
+  /** PEKAT's heatmap: the soft anonymisation mask. */
+  heatmap?: string;
   metadata?: string;
   videoMetadataDir?: string;
 }

@@ -1,0 +1,116 @@
+// Raw camera frames (PEKAT's /analyze_raw_image): packed BGR, grey or GenICam BayerRG8 bytes → RGB pixels,
+// and → a lossless PNG the rest of the pipeline takes like any upload.
+import { readFile, writeFile } from 'node:fs/promises';
+import sharp from 'sharp';
+import { BadParameterError } from '../../errors.ts';
+import type { RgbImage } from '../../types.ts';
+import { DECODE_OPTIONS } from './decode.ts';
+
+export type RawLayout = 'bgr' | 'grey' | 'bayer-rg8';
+
+export interface RawFrameSpec {
+  width: number;
+  height: number;
+  /** The frame is single-channel BayerRG8 (row 0: R G R G…, row 1: G B G B…). */
+  bayer: boolean;
+}
+
+/** Largest frame we take: the same pixel limit as encoded uploads. */
+export const MAX_RAW_PIXELS = DECODE_OPTIONS.limitInputPixels;
+
+/**
+ * Which layout `length` bytes are for a width×height frame: with `bayer` one byte per pixel; otherwise
+ * three (BGR, OpenCV's order) or one (grey), inferred from the length since clients send no channel count.
+ */
+export function rawLayout(length: number, spec: RawFrameSpec): RawLayout {
+  const pixels = spec.width * spec.height;
+  if (spec.bayer) {
+    if (spec.width < 2 || spec.height < 2) throw new BadParameterError('bayer', 'a Bayer frame needs a width and height of at least 2');
+    if (length === pixels) return 'bayer-rg8';
+    throw new BadParameterError('body', `a ${spec.width}×${spec.height} BayerRG8 frame is ${pixels} bytes (one per pixel), got ${length}`);
+  }
+  if (length === pixels * 3) return 'bgr';
+  if (length === pixels) return 'grey';
+  throw new BadParameterError(
+    'body',
+    `a ${spec.width}×${spec.height} raw frame is ${pixels * 3} bytes (BGR, 3 per pixel) or ${pixels} bytes (grey), got ${length}`,
+  );
+}
+
+function bgrToRgb(src: Uint8Array, pixels: number): Buffer {
+  const out = Buffer.allocUnsafe(pixels * 3);
+  for (let i = 0; i < pixels * 3; i += 3) {
+    out[i] = src[i + 2];
+    out[i + 1] = src[i + 1];
+    out[i + 2] = src[i];
+  }
+  return out;
+}
+
+function greyToRgb(src: Uint8Array, pixels: number): Buffer {
+  const out = Buffer.allocUnsafe(pixels * 3);
+  for (let i = 0, o = 0; i < pixels; i++, o += 3) out[o] = out[o + 1] = out[o + 2] = src[i];
+  return out;
+}
+
+/**
+ * Bilinear demosaic of an RGGB mosaic (GenICam BayerRG8 = OpenCV's BayerBG): each missing colour is the
+ * mean of its nearest same-colour neighbours. Borders mirror without repeating the edge (reflect-101),
+ * which keeps each neighbour on the right colour of the pattern.
+ */
+export function demosaicRggb(src: Uint8Array, width: number, height: number): Buffer {
+  const out = Buffer.allocUnsafe(width * height * 3);
+  const rx = (x: number) => (x < 0 ? -x : x >= width ? 2 * width - 2 - x : x);
+  const ry = (y: number) => (y < 0 ? -y : y >= height ? 2 * height - 2 - y : y);
+  const at = (x: number, y: number) => src[ry(y) * width + rx(x)];
+  for (let y = 0; y < height; y++) {
+    const evenRow = (y & 1) === 0;
+    for (let x = 0; x < width; x++) {
+      const evenCol = (x & 1) === 0;
+      const c = src[y * width + x];
+      const cross = (at(x - 1, y) + at(x + 1, y) + at(x, y - 1) + at(x, y + 1) + 2) >> 2;
+      const diag = (at(x - 1, y - 1) + at(x + 1, y - 1) + at(x - 1, y + 1) + at(x + 1, y + 1) + 2) >> 2;
+      const horiz = (at(x - 1, y) + at(x + 1, y) + 1) >> 1;
+      const vert = (at(x, y - 1) + at(x, y + 1) + 1) >> 1;
+      let r: number, g: number, b: number;
+      if (evenRow && evenCol) [r, g, b] = [c, cross, diag]; // R site
+      else if (evenRow) [r, g, b] = [horiz, c, vert]; // G on an R row
+      else if (evenCol) [r, g, b] = [vert, c, horiz]; // G on a B row
+      else [r, g, b] = [diag, cross, c]; // B site
+      const o = (y * width + x) * 3;
+      out[o] = r;
+      out[o + 1] = g;
+      out[o + 2] = b;
+    }
+  }
+  return out;
+}
+
+/** Raw bytes → RGB pixels; a length that fits no layout is a 400 naming the expected sizes. */
+export function decodeRawFrame(bytes: Uint8Array, spec: RawFrameSpec): RgbImage {
+  const { width, height } = spec;
+  const pixels = width * height;
+  switch (rawLayout(bytes.length, spec)) {
+    case 'bgr':
+      return { data: bgrToRgb(bytes, pixels), width, height };
+    case 'grey':
+      return { data: greyToRgb(bytes, pixels), width, height };
+    case 'bayer-rg8':
+      return { data: demosaicRggb(bytes, width, height), width, height };
+  }
+}
+
+/** Lossless PNG of the frame; level 1 because it is read once, straight back, by the image pipeline. */
+export function rawFrameToPng(bytes: Uint8Array, spec: RawFrameSpec): Promise<Buffer> {
+  const img = decodeRawFrame(bytes, spec);
+  return sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } }).png({ compressionLevel: 1 }).toBuffer();
+}
+
+/** Converts a received raw upload in place into a PNG file (same path), so it is accepted like any image. */
+export async function convertRawUpload(path: string, spec: RawFrameSpec): Promise<void> {
+  if (spec.width * spec.height > MAX_RAW_PIXELS) {
+    throw new BadParameterError('width', `the frame has more than ${MAX_RAW_PIXELS} pixels`);
+  }
+  const bytes = await readFile(path);
+  await writeFile(path, await rawFrameToPng(bytes, spec));
+}
