@@ -1,24 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
-import busboy from 'busboy';
 import { buildWebhookBody, signedWebhookRequest, SIGNATURE_HEADER } from '../../../src/http/maskit/signature.ts';
 
-function parseMultipart(body: Buffer, contentType: string): Promise<{ fields: Record<string, string>; files: Record<string, { data: Buffer; filename: string; mimeType: string }> }> {
-  return new Promise((resolve, reject) => {
-    const fields: Record<string, string> = {};
-    const files: Record<string, { data: Buffer; filename: string; mimeType: string }> = {};
-    const bb = busboy({ headers: { 'content-type': contentType } });
-    bb.on('field', (name, value) => (fields[name] = value));
-    bb.on('file', (name, stream, info) => {
-      const chunks: Buffer[] = [];
-      stream.on('data', (c: Buffer) => chunks.push(c));
-      stream.on('end', () => (files[name] = { data: Buffer.concat(chunks), filename: info.filename, mimeType: info.mimeType }));
-    });
-    bb.on('close', () => resolve({ fields, files }));
-    bb.on('error', reject);
-    bb.end(body);
-  });
+/** Reads the body with the platform's own multipart parser (undici's FormData). */
+async function parseMultipart(body: Buffer, contentType: string) {
+  const form = await new Response(new Uint8Array(body), { headers: { 'content-type': contentType } }).formData();
+  const file = form.get('maskedImage') as File;
+  return {
+    fields: { metadata: form.get('metadata') as string },
+    files: { maskedImage: { data: Buffer.from(await file.arrayBuffer()), filename: file.name, mimeType: file.type } },
+  };
 }
 
 test('webhook body: a multipart parser reads metadata and maskedImage back unchanged', async () => {
