@@ -5,7 +5,7 @@ import { join, relative, dirname } from 'node:path';
 import cliProgress from 'cli-progress';
 import type { EngineConfig } from './config.ts';
 import { createDetectionEngine } from './detect/engine.ts';
-import { parseFileQuery } from './http/params.ts';
+import { parseFileQuery } from './http/celantur/params.ts';
 import { processImage } from './pipeline/image/index.ts';
 import { processVideo } from './pipeline/video/index.ts';
 import { sniffFile, type SniffedType } from './pipeline/sniff.ts';

@@ -3,7 +3,7 @@ import { Command, Option } from 'commander';
 import { addEngineOptions, addServeOptions, engineConfigFrom, serveConfigFrom } from './config.ts';
 import { createLogger } from './log.ts';
 import { VERSION } from './version.ts';
-import { FILE_QUERY_PARAMETERS } from './http/params.ts';
+import { FILE_QUERY_PARAMETERS } from './http/celantur/params.ts';
 import { AppError } from './errors.ts';
 
 const program = new Command('anonymiser')

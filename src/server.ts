@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import type { ServeConfig } from './config.ts';
 import { createDetectionEngine, type DetectionEngine } from './detect/engine.ts';
 import { createApp } from './http/app.ts';
+import { celanturDialect } from './http/celantur/index.ts';
 import { TaskStore } from './tasks/store.ts';
 import { TaskService } from './tasks/service.ts';
 import { VERSION } from './version.ts';
@@ -45,6 +46,8 @@ export async function startServer(config: ServeConfig, log: Logger): Promise<Run
 
   const store = new TaskStore(config.dbPath);
   let baseUrl = config.apiEndpoint ?? `http://localhost:${config.port}`;
+  // Every API the server speaks; each task remembers which one it came through.
+  const dialects = [celanturDialect({ baseUrl: () => baseUrl })];
   const service = new TaskService(
     store,
     engine,
@@ -55,7 +58,7 @@ export async function startServer(config: ServeConfig, log: Logger): Promise<Run
       concurrency: config.concurrency,
       queueLimit: config.queueLimit,
       webhook: { retries: config.webhookRetries, timeoutMs: config.webhookTimeoutMs, backoffMs: 1000 },
-      baseUrl: () => baseUrl,
+      notifiers: new Map(dialects.map((d) => [d.name, d.notifier])),
     },
     log,
   );
@@ -71,6 +74,7 @@ export async function startServer(config: ServeConfig, log: Logger): Promise<Run
       maxUploadMb: config.maxUploadMb,
       apiEndpoint: config.apiEndpoint,
     },
+    dialects,
     { apiKey: config.apiKey, log },
   );
 

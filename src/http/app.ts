@@ -1,12 +1,13 @@
-// Builds the express application from the route table.
-import express, { type Request, type Response, type NextFunction } from 'express';
+// Builds the express application: shared middleware (request log, API key), then each dialect's routes,
+// each with the error shape of its dialect, then the 404 for everything else.
+import express from 'express';
 import type { Logger } from 'pino';
 import { NotFoundError } from '../errors.ts';
 import { requireApiKey } from './auth.ts';
 import { errorHandler, sendError } from './errors.ts';
-import { ROUTES, type ApiContext } from './routes.ts';
+import type { Dialect, DialectContext } from './dialect.ts';
 
-export function createApp(ctx: ApiContext, opts: { apiKey?: string; log: Logger }): express.Express {
+export function createApp(ctx: DialectContext, dialects: readonly Dialect[], opts: { apiKey?: string; log: Logger }): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);
@@ -20,14 +21,11 @@ export function createApp(ctx: ApiContext, opts: { apiKey?: string; log: Logger 
     next();
   });
   if (opts.apiKey) app.use(requireApiKey(opts.apiKey));
-  for (const route of ROUTES) {
-    app[route.method](route.path, async (req: Request, res: Response, next: NextFunction) => {
-      try {
-        await route.handler(ctx, req, res);
-      } catch (err) {
-        next(err);
-      }
-    });
+  for (const dialect of dialects) {
+    const router = express.Router();
+    dialect.mount(router, ctx);
+    router.use(errorHandler(opts.log, dialect.errorBody?.bind(dialect)));
+    app.use(router);
   }
   app.use((req, res) => sendError(res, new NotFoundError(`no route ${req.method} ${req.path}`)));
   app.use(errorHandler(opts.log));

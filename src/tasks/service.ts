@@ -9,10 +9,10 @@ import type { DetectionEngine } from '../detect/engine.ts';
 import type { ProcessParams } from '../types.ts';
 import type { SniffedType } from '../pipeline/sniff.ts';
 import { AppError, ModelsUnavailableError, NotFoundError, QueueFullError } from '../errors.ts';
-import { TaskStore, type Task, type TaskStatus, type WebhookTarget } from './store.ts';
+import { TaskStore, type FailureReason, type Task, type TaskStatus, type WebhookTarget } from './store.ts';
 import { runTask } from './runner.ts';
-import { taskLinks } from './links.ts';
-import { deliverWebhook, type WebhookOptions } from './webhook.ts';
+import { sendWebhook, type WebhookOptions } from './webhook.ts';
+import type { CompletionNotifier, TaskEvent } from './notifier.ts';
 
 /** Starts of one task (across restarts) before it is failed instead of run again. */
 export const MAX_ATTEMPTS = 3;
@@ -23,17 +23,21 @@ export interface TaskServiceOptions {
   concurrency: number;
   queueLimit: number;
   webhook: WebhookOptions;
-  /** Base URL for links in webhook bodies (`--api-endpoint`, or the server's own address). */
-  baseUrl: () => string;
+  /** Each dialect's notifier, by dialect name: a task's webhook is built by the dialect it came from. */
+  notifiers: ReadonlyMap<string, CompletionNotifier>;
 }
 
 export interface Upload {
+  /** Name of the API dialect that accepted the upload. */
+  dialect: string;
   /** A file already on disk (a temporary upload); the service moves it into the input folder. */
   path: string;
   originalName: string;
   type: SniffedType;
   params: ProcessParams;
   webhook: WebhookTarget | null;
+  /** Notes about the request to show with the task. */
+  warnings?: string[];
 }
 
 export interface Completion {
@@ -79,6 +83,25 @@ export class TaskService {
     if (!this.engine) throw new ModelsUnavailableError(`the detection models could not be loaded: ${this.engineError}`);
     if (!this.accepting) throw new AppError(503, 'shutting_down', 'the server is shutting down; retry shortly');
     if (this.queue.size >= this.opts.queueLimit) throw new QueueFullError(this.retryAfterSeconds(), this.opts.queueLimit);
+    const task = await this.persist(upload);
+    this.enqueue(task.id);
+    return task;
+  }
+
+  /**
+   * Records an upload that can never be processed (it cannot be decoded) as a failed task with `reason`,
+   * for asynchronous clients that expect a task id and learn the outcome by polling or webhook.
+   */
+  async acceptFailed(upload: Upload, reason: FailureReason): Promise<Task> {
+    if (!this.accepting) throw new AppError(503, 'shutting_down', 'the server is shutting down; retry shortly');
+    const task = await this.persist(upload);
+    this.store.markFailed(task.id, reason);
+    const failed = this.store.get(task.id)!;
+    this.notify(failed, 'finished');
+    return failed;
+  }
+
+  private async persist(upload: Upload): Promise<Task> {
     const id = randomUUID();
     const stem = safeStem(upload.originalName);
     const inputDir = join(this.opts.inputDir, id);
@@ -90,8 +113,9 @@ export class TaskService {
         await copyFile(upload.path, inputPath);
         await rm(upload.path, { force: true });
       });
-      const task = this.store.insert({
+      return this.store.insert({
         id,
+        dialect: upload.dialect,
         name: upload.originalName || `${stem}.${upload.type.ext}`,
         kind: upload.type.kind,
         mime: upload.type.mime,
@@ -100,9 +124,8 @@ export class TaskService {
         outputDir: join(this.opts.outputDir, id),
         stem,
         webhook: upload.webhook,
+        warnings: upload.warnings,
       });
-      this.enqueue(task.id);
-      return task;
     } catch (err) {
       await rm(inputDir, { recursive: true, force: true });
       throw err;
@@ -137,12 +160,17 @@ export class TaskService {
     const deleted = new AppError(409, 'deleted', `task ${id} was deleted before it finished`);
     const controller = this.running.get(id);
     if (controller) controller.abort(deleted);
+    // A client waiting for the webhook of an unfinished task learns that it will not finish.
+    const unfinished = task.status === 'queued' || task.status === 'processing';
     if (choice.files) {
       await rm(join(this.opts.inputDir, id), { recursive: true, force: true });
       await rm(task.outputDir, { recursive: true, force: true });
     }
     if (choice.records) this.store.remove(id);
     else if (choice.files) this.store.markDeleted(id);
+    if (unfinished && task.webhookStatus === 'set') {
+      this.notify({ ...task, status: 'deleted', outputs: {}, deleteTime: new Date().toISOString() }, 'deleted');
+    }
     this.settle(id, deleted);
   }
 
@@ -158,9 +186,12 @@ export class TaskService {
     for (const t of this.store.unfinished()) {
       // A task that was running each time the process died is likely what killed it: stop retrying it.
       if (t.status === 'processing' && t.attempts >= MAX_ATTEMPTS) {
-        this.store.markFailed(t.id, `the server stopped ${t.attempts} times while processing this file; not retried again`);
+        this.store.markFailed(t.id, {
+          code: 'crashed_repeatedly',
+          message: `the server stopped ${t.attempts} times while processing this file; not retried again`,
+        });
         const failed = this.store.get(t.id);
-        if (failed) this.notify(failed);
+        if (failed) this.notify(failed, 'finished');
         continue;
       }
       this.store.requeue(t.id);
@@ -168,7 +199,7 @@ export class TaskService {
       requeued++;
     }
     const pending = this.store.pendingWebhooks();
-    for (const t of pending) this.notify(t);
+    for (const t of pending) this.notify(t, t.status === 'deleted' ? 'deleted' : 'finished');
     if (requeued || pending.length) {
       this.log.info({ requeued, webhooks: pending.length }, 'recovered tasks from the previous run');
     }
@@ -233,9 +264,7 @@ export class TaskService {
       if (!this.accepting && controller.signal.aborted) {
         this.store.releaseOnShutdown(id);
       } else {
-        const message = err instanceof Error ? err.message : String(err);
-        if (!(err instanceof AppError)) this.log.error({ err, task: id }, 'task failed');
-        this.store.markFailed(id, message);
+        this.store.markFailed(id, this.failureReason(id, err));
         await rm(task.outputDir, { recursive: true, force: true });
       }
     } finally {
@@ -243,7 +272,7 @@ export class TaskService {
     }
     const finished = this.store.get(id);
     if (finished && (finished.status === 'done' || finished.status === 'failed')) {
-      this.notify(finished);
+      this.notify(finished, 'finished');
       this.settle(id, failure);
     }
   }
@@ -258,12 +287,32 @@ export class TaskService {
     }
   }
 
-  private notify(task: Task): void {
-    if (!task.webhook) return;
-    const p = deliverWebhook(task, taskLinks(task, this.opts.baseUrl()), this.opts.webhook).then((r) => {
+  /**
+   * What the task record, its webhook and a synchronous caller are told: typed errors carry their own public
+   * code and message; anything else is an internal fault whose detail goes to the log only.
+   */
+  private failureReason(id: string, err: unknown): FailureReason {
+    if (err instanceof AppError) {
+      this.log.info({ task: id, code: err.code, err }, 'task failed');
+      return { code: err.code, message: err.message };
+    }
+    this.log.error({ err, task: id }, 'task failed');
+    return { code: 'processing_failed', message: 'processing failed because of an internal error; the server log has the details' };
+  }
+
+  private notify(task: Task, event: TaskEvent): void {
+    const notifier = this.opts.notifiers.get(task.dialect);
+    if (!notifier) {
+      if (task.webhook) this.log.warn({ task: task.id, dialect: task.dialect }, 'no notifier for the dialect of this task; webhook not sent');
+      return;
+    }
+    const p = (async () => {
+      const request = await notifier.request(task, event);
+      if (!request) return;
+      const r = await sendWebhook(request, this.opts.webhook);
       if (this.store.get(task.id)) this.store.setWebhookStatus(task.id, r.ok ? 'sent' : 'failed');
       if (!r.ok) this.log.warn({ task: task.id, error: r.error }, 'webhook delivery failed');
-    });
+    })().catch((err: unknown) => this.log.error({ err, task: task.id }, 'webhook could not be built'));
     this.webhooksInFlight.add(p);
     void p.finally(() => this.webhooksInFlight.delete(p));
   }

@@ -25,13 +25,25 @@ export interface TaskOutputs {
   videoMetadataDir?: string;
 }
 
+/** Why a task failed: a stable code and a short message that is safe to show (no paths, no tool output). */
+export interface FailureReason {
+  code: string;
+  message: string;
+}
+
 export interface Task {
   id: string;
+  /** The API dialect the task came from (src/http/<dialect>/); it presents the task and notifies its webhook. */
+  dialect: string;
   name: string;
   kind: MediaKind;
   mime: string;
   status: TaskStatus;
+  /** The failure's message (null unless failed); its code is in `errorCode`. */
   error: string | null;
+  errorCode: string | null;
+  /** Notes about the request the dialect wants shown with the task (e.g. parameters accepted but ignored). */
+  warnings: string[];
   params: ProcessParams;
   inputPath: string;
   outputDir: string;
@@ -51,6 +63,7 @@ export interface Task {
 
 export interface NewTask {
   id: string;
+  dialect: string;
   name: string;
   kind: MediaKind;
   mime: string;
@@ -59,15 +72,19 @@ export interface NewTask {
   outputDir: string;
   stem: string;
   webhook: WebhookTarget | null;
+  warnings?: string[];
 }
 
 interface Row {
   id: string;
+  dialect: string;
   name: string;
   kind: string;
   mime: string;
   status: string;
   error: string | null;
+  error_code: string | null;
+  warnings: string;
   params: string;
   input_path: string;
   output_dir: string;
@@ -118,14 +135,25 @@ CREATE TABLE IF NOT EXISTS tasks (
 CREATE INDEX IF NOT EXISTS tasks_status ON tasks(status);
 `;
 
+/** Columns added after the first release: ALTER TABLE brings older database files up to date at open. */
+const ADDED_COLUMNS: { name: string; definition: string }[] = [
+  // Every task before dialects existed came through the Celantur API.
+  { name: 'dialect', definition: "TEXT NOT NULL DEFAULT 'celantur'" },
+  { name: 'error_code', definition: 'TEXT' },
+  { name: 'warnings', definition: "TEXT NOT NULL DEFAULT '[]'" },
+];
+
 function toTask(r: Row): Task {
   return {
     id: r.id,
+    dialect: r.dialect,
     name: r.name,
     kind: r.kind as MediaKind,
     mime: r.mime,
     status: r.status as TaskStatus,
     error: r.error,
+    errorCode: r.error_code,
+    warnings: JSON.parse(r.warnings) as string[],
     params: JSON.parse(r.params) as ProcessParams,
     inputPath: r.input_path,
     outputDir: r.output_dir,
@@ -158,6 +186,14 @@ export class TaskStore {
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('busy_timeout = 5000');
     this.db.exec(SCHEMA);
+    this.migrate();
+  }
+
+  private migrate(): void {
+    const have = new Set((this.db.prepare('PRAGMA table_info(tasks)').all() as { name: string }[]).map((c) => c.name));
+    for (const c of ADDED_COLUMNS) {
+      if (!have.has(c.name)) this.db.exec(`ALTER TABLE tasks ADD COLUMN ${c.name} ${c.definition}`);
+    }
   }
 
   close(): void {
@@ -167,13 +203,14 @@ export class TaskStore {
   insert(t: NewTask): Task {
     this.db
       .prepare(
-        `INSERT INTO tasks (id, name, kind, mime, status, params, input_path, output_dir, stem, webhook_url,
-           webhook_header_name, webhook_header_value, webhook_status, upload_time)
-         VALUES (@id, @name, @kind, @mime, 'queued', @params, @inputPath, @outputDir, @stem, @webhookUrl,
-           @headerName, @headerValue, @webhookStatus, @uploadTime)`,
+        `INSERT INTO tasks (id, dialect, name, kind, mime, status, params, input_path, output_dir, stem, webhook_url,
+           webhook_header_name, webhook_header_value, webhook_status, upload_time, warnings)
+         VALUES (@id, @dialect, @name, @kind, @mime, 'queued', @params, @inputPath, @outputDir, @stem, @webhookUrl,
+           @headerName, @headerValue, @webhookStatus, @uploadTime, @warnings)`,
       )
       .run({
         id: t.id,
+        dialect: t.dialect,
         name: t.name,
         kind: t.kind,
         mime: t.mime,
@@ -186,6 +223,7 @@ export class TaskStore {
         headerValue: t.webhook?.headerValue ?? null,
         webhookStatus: t.webhook ? 'set' : 'empty',
         uploadTime: now(),
+        warnings: JSON.stringify(t.warnings ?? []),
       });
     return this.get(t.id)!;
   }
@@ -216,13 +254,13 @@ export class TaskStore {
   /** Finished tasks whose webhook was never delivered (the process stopped in between). */
   pendingWebhooks(): Task[] {
     return (
-      this.db.prepare(`SELECT * FROM tasks WHERE webhook_status = 'set' AND status IN ('done','failed') ORDER BY seq`).all() as Row[]
+      this.db.prepare(`SELECT * FROM tasks WHERE webhook_status = 'set' AND status IN ('done','failed','deleted') ORDER BY seq`).all() as Row[]
     ).map(toTask);
   }
 
   markProcessing(id: string): boolean {
     const r = this.db
-      .prepare(`UPDATE tasks SET status = 'processing', start_time = ?, attempts = attempts + 1, error = NULL WHERE id = ? AND status = 'queued'`)
+      .prepare(`UPDATE tasks SET status = 'processing', start_time = ?, attempts = attempts + 1, error = NULL, error_code = NULL WHERE id = ? AND status = 'queued'`)
       .run(now(), id);
     return r.changes === 1;
   }
@@ -245,10 +283,10 @@ export class TaskStore {
     return r.changes === 1;
   }
 
-  markFailed(id: string, error: string): boolean {
+  markFailed(id: string, reason: FailureReason): boolean {
     const r = this.db
-      .prepare(`UPDATE tasks SET status = 'failed', error = ?, end_time = ? WHERE id = ? AND status IN ('queued','processing')`)
-      .run(error, now(), id);
+      .prepare(`UPDATE tasks SET status = 'failed', error = ?, error_code = ?, end_time = ? WHERE id = ? AND status IN ('queued','processing')`)
+      .run(reason.message, reason.code, now(), id);
     return r.changes === 1;
   }
 

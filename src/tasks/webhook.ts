@@ -1,7 +1,6 @@
-// Tells the client's webhook that a task finished, retrying with exponential backoff.
+// Sends a webhook request built by a dialect's notifier, retrying with exponential backoff.
 import got, { HTTPError, RequestError } from 'got';
-import type { Task } from './store.ts';
-import type { TaskLinks } from './links.ts';
+import type { WebhookRequest } from './notifier.ts';
 
 export interface WebhookOptions {
   retries: number;
@@ -10,28 +9,12 @@ export interface WebhookOptions {
   backoffMs: number;
 }
 
-export function webhookBody(task: Task, links: TaskLinks) {
-  return {
-    id: task.id,
-    task_id: task.id,
-    status: task.status,
-    task_status: task.status,
-    name: task.name,
-    error: task.error,
-    links,
-    anonymized_url: links.anonymised ?? null,
-  };
-}
-
-/** Resolves true when the webhook answered 2xx, false when every attempt failed. Never throws. */
-export async function deliverWebhook(task: Task, links: TaskLinks, opts: WebhookOptions): Promise<{ ok: boolean; error?: string }> {
-  if (!task.webhook) return { ok: true };
-  const headers: Record<string, string> = { 'user-agent': 'anonymiser-webhook/1' };
-  if (task.webhook.headerName && task.webhook.headerValue !== undefined) headers[task.webhook.headerName] = task.webhook.headerValue;
+/** Resolves ok when the receiver answered 2xx, not ok when every attempt failed. Never throws. */
+export async function sendWebhook(req: WebhookRequest, opts: WebhookOptions): Promise<{ ok: boolean; error?: string }> {
   try {
-    await got.post(task.webhook.url, {
-      json: webhookBody(task, links),
-      headers,
+    await got.post(req.url, {
+      body: req.body,
+      headers: { 'user-agent': 'anonymiser-webhook/1', ...req.headers, 'content-type': req.contentType },
       timeout: { request: opts.timeoutMs },
       retry: {
         limit: opts.retries,

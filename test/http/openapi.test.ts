@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ROUTES } from '../../src/http/routes.ts';
-import { OPENAPI_DOCUMENT } from '../../src/http/openapi.ts';
-import { FILE_QUERY_PARAMETERS } from '../../src/http/params.ts';
+import { ROUTES } from '../../src/http/celantur/routes.ts';
+import { OPENAPI_DOCUMENT } from '../../src/http/celantur/openapi.ts';
+import { FILE_QUERY_PARAMETERS } from '../../src/http/celantur/params.ts';
 
 const toOpenApiPath = (p: string) => p.replace(/:(\w+)/g, '{$1}');
 

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseFileQuery, parsePaging, parseFrameRange } from '../../src/http/params.ts';
+import { parseFileQuery, parsePaging, parseFrameRange } from '../../src/http/celantur/params.ts';
 import { BadParameterError, ClassNotEnabledError } from '../../src/errors.ts';
 import { DEFAULT_THRESHOLDS, OBJECT_CLASSES } from '../../src/types.ts';
 

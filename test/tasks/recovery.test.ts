@@ -14,7 +14,7 @@ test('a task that was running at every one of the last crashes is failed with a 
   try {
     const dbPath = join(dir, 'tasks.sqlite');
     let store = new TaskStore(dbPath);
-    store.insert({ id: 'poison', name: 'a.jpg', kind: 'image', mime: 'image/jpeg', params: DEFAULT_PARAMS, inputPath: join(dir, 'a.jpg'), outputDir: join(dir, 'out'), stem: 'a', webhook: null });
+    store.insert({ id: 'poison', dialect: 'celantur', name: 'a.jpg', kind: 'image', mime: 'image/jpeg', params: DEFAULT_PARAMS, inputPath: join(dir, 'a.jpg'), outputDir: join(dir, 'out'), stem: 'a', webhook: null });
     for (let i = 0; i < MAX_ATTEMPTS; i++) {
       assert.ok(store.markProcessing('poison'));
       if (i < MAX_ATTEMPTS - 1) store.requeue('poison');
@@ -23,7 +23,7 @@ test('a task that was running at every one of the last crashes is failed with a 
     store = new TaskStore(dbPath);
     const service = new TaskService(store, null, 'not needed', {
       inputDir: join(dir, 'in'), outputDir: join(dir, 'out'), concurrency: 1, queueLimit: 10,
-      webhook: { retries: 0, timeoutMs: 1000, backoffMs: 1 }, baseUrl: () => 'http://localhost',
+      webhook: { retries: 0, timeoutMs: 1000, backoffMs: 1 }, notifiers: new Map(),
     }, createLogger('silent'));
     assert.deepEqual(service.recover(), { requeued: 0, webhooks: 0 });
     const task = store.get('poison')!;

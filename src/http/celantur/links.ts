@@ -1,11 +1,14 @@
-// Download links for a task, used in API responses and webhook bodies.
-import type { Task } from './store.ts';
+// Download links of a task in the Celantur v1 URL scheme, for responses and webhook bodies.
+import type { Task } from '../../tasks/store.ts';
 
 export type TaskLinks = Record<string, string>;
 
+/** Only links that answer: a deleted task has no files left, so it links only to its record. */
 export function taskLinks(task: Task, baseUrl: string): TaskLinks {
   const file = `${baseUrl}/v1/file/${task.id}`;
-  const links: TaskLinks = { task: `${baseUrl}/v1/task/${task.id}`, original: `${file}/original` };
+  const links: TaskLinks = { task: `${baseUrl}/v1/task/${task.id}` };
+  if (task.status === 'deleted') return links;
+  links.original = `${file}/original`;
   if (task.status !== 'done') return links;
   const o = task.outputs;
   if (task.kind === 'video') {

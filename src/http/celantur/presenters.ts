@@ -1,6 +1,6 @@
 // The JSON shape of a task as Celantur's API shows it (field names from its v1 API), plus our additions.
-import type { Task } from '../tasks/store.ts';
-import { taskLinks } from '../tasks/links.ts';
+import type { Task } from '../../tasks/store.ts';
+import { taskLinks } from './links.ts';
 
 export function presentTask(task: Task, baseUrl: string) {
   const p = task.params;

@@ -1,3 +1,4 @@
+import type { DialectContext } from '../dialect.ts';
 // OpenAPI 3.1 description of the REST API, served at /v1/openapi.json. test/http/openapi.test.ts keeps it
 // in step with the route table and the accepted query parameters.
 
@@ -54,6 +55,10 @@ export const FILE_QUERY_DOCS = [
 
 const taskResponse = (description: string) => ({ description, content: { 'application/json': { schema: { $ref: '#/components/schemas/Task' } } } });
 const fileResponse = (description: string, type: string) => ({ description, content: { [type]: { schema: { type: 'string', format: 'binary' } } } });
+
+export function buildOpenApi(_ctx: DialectContext, _serverUrl: string) {
+  return OPENAPI_DOCUMENT;
+}
 
 export const OPENAPI_DOCUMENT = {
   openapi: '3.1.0',

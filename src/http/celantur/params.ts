@@ -1,9 +1,9 @@
 // Turns the query string of POST /v1/file (Celantur v1 parameters) into validated ProcessParams.
 // Every wrong value is a BadParameterError naming the parameter.
 import { z } from 'zod';
-import { BadParameterError, ClassNotEnabledError } from '../errors.ts';
-import { DEFAULT_PARAMS, OBJECT_CLASSES, type IgnoreRegion, type ObjectClass, type ProcessParams } from '../types.ts';
-import type { WebhookTarget } from '../tasks/store.ts';
+import { BadParameterError, ClassNotEnabledError } from '../../errors.ts';
+import { DEFAULT_PARAMS, OBJECT_CLASSES, type IgnoreRegion, type ObjectClass, type ProcessParams } from '../../types.ts';
+import type { WebhookTarget } from '../../tasks/store.ts';
 
 const bool = z
   .string()

@@ -1,43 +1,21 @@
-// Route table of the REST API v1. Handlers stay thin: parse, call the task service, present.
+// Route table of the Celantur REST API v1. Handlers stay thin: parse, call the task service, present.
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Request, Response } from 'express';
-import type { ObjectClass } from '../types.ts';
-import { AppError, BadParameterError, NotFoundError, NotReadyError } from '../errors.ts';
-import type { TaskService } from '../tasks/service.ts';
-import type { Task, TaskStatus } from '../tasks/store.ts';
-import { probeUpload } from '../pipeline/probe.ts';
-import { scaleMaskPng } from '../render/index.ts';
-import { readVideoMetadata } from '../pipeline/video/index.ts';
+import { AppError, BadParameterError, NotFoundError, NotReadyError } from '../../errors.ts';
+import type { Task, TaskStatus } from '../../tasks/store.ts';
+import { probeUpload } from '../../pipeline/probe.ts';
+import { scaleMaskPng } from '../../render/index.ts';
+import { readVideoMetadata } from '../../pipeline/video/index.ts';
+import { baseUrlOf, type Handler, type Route } from '../dialect.ts';
+import { receiveUpload } from '../upload.ts';
+import { sendError } from '../errors.ts';
 import { parseBoolParam, parseFileQuery, parseFrameRange, parseMaskScale, parsePaging } from './params.ts';
 import { presentTask } from './presenters.ts';
-import { receiveUpload } from './upload.ts';
-import { sendError } from './errors.ts';
-import { OPENAPI_DOCUMENT } from './openapi.ts';
+import { buildOpenApi } from './openapi.ts';
 
-export interface ApiContext {
-  service: TaskService;
-  classes: readonly ObjectClass[];
-  thresholds: Record<ObjectClass, number>;
-  provider: string | null;
-  engineError: string | null;
-  version: string;
-  inputDir: string;
-  maxUploadMb: number;
-  apiEndpoint?: string;
-}
-
-export type Handler = (ctx: ApiContext, req: Request, res: Response) => Promise<void> | void;
-
-export interface Route {
-  method: 'get' | 'post' | 'delete';
-  path: string;
-  handler: Handler;
-}
-
-export function baseUrlOf(ctx: ApiContext, req: Request): string {
-  return ctx.apiEndpoint ?? `${req.protocol}://${req.get('host')}`;
-}
+/** Stored with every task this API accepts. */
+export const DIALECT_NAME = 'celantur';
 
 const idOf = (req: Request) => String(req.params.id);
 
@@ -65,7 +43,7 @@ const postFile: Handler = async (ctx, req, res) => {
   let task: Task;
   try {
     const type = await probeUpload(received.path);
-    task = await ctx.service.accept({ path: received.path, originalName: received.originalName, type, params, webhook });
+    task = await ctx.service.accept({ dialect: DIALECT_NAME, path: received.path, originalName: received.originalName, type, params, webhook });
   } catch (err) {
     await rm(received.path, { force: true });
     throw err;
@@ -170,8 +148,8 @@ const deleteTask: Handler = async (ctx, req, res) => {
   res.json({ id, status: 'deleted', records_deleted: choice.records, files_deleted: choice.files });
 };
 
-const openapi: Handler = (_ctx, _req, res) => {
-  res.json(OPENAPI_DOCUMENT);
+const openapi: Handler = (ctx, req, res) => {
+  res.json(buildOpenApi(ctx, baseUrlOf(ctx, req)));
 };
 
 /** Order matters where paths overlap: /v1/task/list before /v1/task/:id. */

@@ -1,0 +1,62 @@
+// The seam between the shared HTTP server and the API dialects it speaks (src/http/<dialect>/).
+// A dialect owns its routes, parameter names, response shapes, OpenAPI document and webhook body; the shared
+// part (src/http/*.ts) owns the express app, authentication, upload reception and the error mapping.
+import type { Request, Response, NextFunction, Router } from 'express';
+import type { ObjectClass } from '../types.ts';
+import type { TaskService } from '../tasks/service.ts';
+import type { CompletionNotifier } from '../tasks/notifier.ts';
+import type { AppError } from '../errors.ts';
+
+/** What every dialect's handlers may use: the task service and the server's start-up facts. */
+export interface DialectContext {
+  service: TaskService;
+  classes: readonly ObjectClass[];
+  thresholds: Record<ObjectClass, number>;
+  provider: string | null;
+  engineError: string | null;
+  version: string;
+  inputDir: string;
+  maxUploadMb: number;
+  apiEndpoint?: string;
+  /** --lenient-params: unknown query parameters become task warnings instead of a 400. */
+  lenientParams?: boolean;
+}
+
+export interface Dialect {
+  /** Stored with each task it accepts (tasks.dialect); must be stable across releases. */
+  readonly name: string;
+  /** Adds the dialect's routes (with their full paths) to the router the app mounts. */
+  mount(router: Router, ctx: DialectContext): void;
+  /** Builds the webhook calls of the tasks this dialect accepted. */
+  readonly notifier: CompletionNotifier;
+  /** The dialect's OpenAPI document, as served (null when it has none). */
+  openapi(ctx: DialectContext): Record<string, unknown> | null;
+  /** The error body in the dialect's own shape; without it, the shared `{"error": {code, message, …}}`. */
+  errorBody?(err: AppError): unknown;
+}
+
+export type Handler = (ctx: DialectContext, req: Request, res: Response) => Promise<void> | void;
+
+export interface Route {
+  method: 'get' | 'post' | 'delete';
+  path: string;
+  handler: Handler;
+}
+
+/** Adds a route table to a router, passing thrown errors (sync or async) to the error handler. */
+export function mountRoutes(router: Router, ctx: DialectContext, routes: readonly Route[]): void {
+  for (const route of routes) {
+    router[route.method](route.path, async (req: Request, res: Response, next: NextFunction) => {
+      try {
+        await route.handler(ctx, req, res);
+      } catch (err) {
+        next(err);
+      }
+    });
+  }
+}
+
+/** Base URL for links in responses: --api-endpoint, or the address the client used. */
+export function baseUrlOf(ctx: DialectContext, req: Request): string {
+  return ctx.apiEndpoint ?? `${req.protocol}://${req.get('host')}`;
+}
