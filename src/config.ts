@@ -30,6 +30,13 @@ export interface ServeConfig extends EngineConfig {
   webhookTimeoutMs: number;
   shutdownGraceMs: number;
   logLevel: string;
+  /** Maskit dialect: results not downloaded are deleted this long after they are ready. */
+  maskitResultTtlMs: number;
+  /** Maskit dialect: where useWebhook=true results are POSTed, and the HMAC secret of their X-Signature. */
+  maskitWebhookUrl?: string;
+  maskitWebhookSecret?: string;
+  /** PEKAT dialect: keep each request's task and files instead of deleting them once answered. */
+  keepPekatResults: boolean;
 }
 
 export const PROVIDERS: readonly ExecutionProviderChoice[] = ['auto', 'cpu', 'cuda', 'tensorrt'];
@@ -147,6 +154,44 @@ export function addServeOptions(cmd: Command): Command {
     .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'silent']).default('info').env('ANONYMISER_LOG_LEVEL'));
 }
 
+/** "90", "90s", "15m", "1h", "500ms" → milliseconds (a bare number is seconds). */
+export function parseDuration(name: string) {
+  return (value: string): number => {
+    const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)?$/i.exec(value.trim());
+    const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m?.[2] ?? 's').toLowerCase() as 'ms' | 's' | 'm' | 'h'];
+    const ms = m ? Number(m[1]) * unit : NaN;
+    if (!Number.isFinite(ms) || ms <= 0) throw new Error(`${name} must be a duration such as 90s, 15m or 1h, got "${value}"`);
+    return Math.round(ms);
+  };
+}
+
+/** Options of the Maskit and PEKAT dialects (src/http/maskit/, src/http/pekat/). */
+export function addDialectOptions(cmd: Command): Command {
+  return cmd
+    .addOption(
+      new Option('--maskit-result-ttl <duration>', 'Maskit API: results not downloaded are deleted after this (e.g. 90s, 15m, 1h)')
+        .argParser(parseDuration('--maskit-result-ttl'))
+        .default(3_600_000, '1h')
+        .env('ANONYMISER_MASKIT_RESULT_TTL'),
+    )
+    .addOption(new Option('--maskit-webhook-url <url>', 'Maskit API: URL that receives useWebhook=true results (multipart POST)').env('ANONYMISER_MASKIT_WEBHOOK_URL'))
+    .addOption(new Option('--maskit-webhook-secret <secret>', 'Maskit API: shared secret of the X-Signature HMAC-SHA256 on webhook calls').env('ANONYMISER_MASKIT_WEBHOOK_SECRET'))
+    .addOption(new Option('--keep-pekat-results', 'PEKAT API: keep each request\'s task and files instead of deleting them once answered').env('ANONYMISER_KEEP_PEKAT_RESULTS'));
+}
+
+function maskitWebhookUrlFrom(value: unknown): string | undefined {
+  if (value === undefined || value === '') return undefined;
+  const url = String(value);
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new Error(`--maskit-webhook-url must be an absolute http(s) URL, got "${url}"`);
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error(`--maskit-webhook-url must be an http(s) URL, got "${url}"`);
+  return url;
+}
+
 type RawOptions = Record<string, unknown>;
 
 export function engineConfigFrom(opts: RawOptions): EngineConfig {
@@ -192,5 +237,9 @@ export function serveConfigFrom(opts: RawOptions): ServeConfig {
     webhookTimeoutMs: 10_000,
     shutdownGraceMs: 30_000,
     logLevel: String(opts.logLevel ?? 'info'),
+    maskitResultTtlMs: typeof opts.maskitResultTtl === 'number' ? opts.maskitResultTtl : parseDuration('--maskit-result-ttl')(String(opts.maskitResultTtl ?? '1h')),
+    maskitWebhookUrl: maskitWebhookUrlFrom(opts.maskitWebhookUrl),
+    maskitWebhookSecret: opts.maskitWebhookSecret ? String(opts.maskitWebhookSecret) : undefined,
+    keepPekatResults: opts.keepPekatResults === true || opts.keepPekatResults === 'true' || opts.keepPekatResults === '1',
   };
 }

@@ -33,6 +33,20 @@ export interface Dialect {
   openapi(ctx: DialectContext): Record<string, unknown> | null;
   /** The error body in the dialect's own shape; without it, the shared `{"error": {code, message, …}}`. */
   errorBody?(err: AppError): unknown;
+  /** How this dialect's clients send the API key; without it, "Authorization: Bearer" or "x-api-key". */
+  readonly auth?: DialectAuth;
+}
+
+/** A dialect's own way of carrying the container's API key (checked by src/http/auth.ts). */
+export interface DialectAuth {
+  /** Whether the request is for one of this dialect's routes. */
+  claims(req: Request): boolean;
+  /** The key the client sent, where this dialect's clients send it. */
+  keyOf(req: Request): string | undefined;
+  /** Requests of this dialect that need no key (availability probes). */
+  isPublic?(req: Request): boolean;
+  /** Told to a client without the right key. */
+  hint: string;
 }
 
 export type Handler = (ctx: DialectContext, req: Request, res: Response) => Promise<void> | void;
