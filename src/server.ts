@@ -8,6 +8,8 @@ import type { ServeConfig } from './config.ts';
 import { createDetectionEngine, type DetectionEngine } from './detect/engine.ts';
 import { createApp } from './http/app.ts';
 import { celanturDialect } from './http/celantur/index.ts';
+import { maskitDialect } from './http/maskit/index.ts';
+import { pekatDialect } from './http/pekat/index.ts';
 import { TaskStore } from './tasks/store.ts';
 import { TaskService } from './tasks/service.ts';
 import { VERSION } from './version.ts';
@@ -47,7 +49,11 @@ export async function startServer(config: ServeConfig, log: Logger): Promise<Run
   const store = new TaskStore(config.dbPath);
   let baseUrl = config.apiEndpoint ?? `http://localhost:${config.port}`;
   // Every API the server speaks; each task remembers which one it came through.
-  const dialects = [celanturDialect({ baseUrl: () => baseUrl })];
+  const dialects = [
+    celanturDialect({ baseUrl: () => baseUrl }),
+    maskitDialect({ resultTtlMs: config.maskitResultTtlMs, webhookUrl: config.maskitWebhookUrl, webhookSecret: config.maskitWebhookSecret }),
+    pekatDialect({ keepResults: config.keepPekatResults }),
+  ];
   const service = new TaskService(
     store,
     engine,

@@ -77,7 +77,7 @@ function receiveMultipart(req: Request, res: Response, dir: string, limitBytes: 
         }
         return reject(new AppError(400, 'bad_multipart', `the multipart body could not be read: ${(err as Error).message}`));
       }
-      const file = files.find((f) => (MULTIPART_FIELDS as readonly string[]).includes(f.fieldname));
+      const file = files.find((f) => (MULTIPART_FIELDS as readonly string[]).includes(f.fieldname.toLowerCase()));
       if (!file) {
         void cleanup();
         return reject(new BadParameterError('fileobject', `no file in the multipart body: use the field "fileobject" (or "file", "image")`));
