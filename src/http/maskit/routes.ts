@@ -35,6 +35,7 @@ export function maskitStatus(task: Task): MaskitStatus {
     case 'done': {
       // A download in progress (or one whose file removal is still under way) has already taken the result.
       const outcome = task.dialectState.outcome as MaskitOutcome | null | undefined;
+      if (outcome === 'expired') return 'Failed'; // its files are being deleted
       return outcome === 'downloaded' || outcome === 'delivered' ? 'Succeeded' : 'ReadyToDownload';
     }
     case 'failed':
