@@ -73,6 +73,7 @@ const analyze =
     const started = performance.now();
     const request = parsePekatQuery(req.query as Record<string, unknown>, raw);
     const task = await receive(ctx, req, res, request);
+    let send: () => void;
     try {
       const { task: finished, error } = await ctx.service.waitFor(task.id);
       if (finished.status !== 'done' || error) {
@@ -85,6 +86,7 @@ const analyze =
       };
       const metadata = JSON.parse((await file(finished.outputs.metadata)).toString('utf8')) as StoredMetadata;
       const image = await file(finished.outputs.anonymised);
+      const png = request.responseType === 'heatmap' ? await file(finished.outputs.heatmap) : image;
       last.png = image;
       const context: PekatContext = buildContext({
         width: metadata.size[0],
@@ -94,20 +96,21 @@ const analyze =
         completeSeconds: (performance.now() - started) / 1000,
         data: request.data,
       });
-      if (request.responseType === 'context') {
-        res.json(context);
-        return;
-      }
-      const png = request.responseType === 'heatmap' ? await file(finished.outputs.heatmap) : image;
-      if (request.contextInBody) {
-        const framed = contextInBody(png, context);
-        res.set(framed.headers).type('application/octet-stream').send(framed.body);
-        return;
-      }
-      res.set(contextHeaders(context)).type('image/png').send(png);
+      send = () => {
+        if (request.responseType === 'context') {
+          res.json(context);
+        } else if (request.contextInBody) {
+          const framed = contextInBody(png, context);
+          res.set(framed.headers).type('application/octet-stream').send(framed.body);
+        } else {
+          res.set(contextHeaders(context)).type('image/png').send(png);
+        }
+      };
     } finally {
+      // Everything the answer needs is in memory: the files go before it is sent.
       if (!opts.keepResults) await ctx.service.delete(task.id, { records: true, files: true }).catch(() => undefined);
     }
+    send();
   };
 
 const lastImage =
