@@ -35,7 +35,8 @@ const exists = (p: string) => access(p).then(() => true, () => false);
 
 /** Returns the process exit code: 0 when every file was processed, 1 when any failed. */
 export async function runBatch(opts: BatchOptions): Promise<number> {
-  const { params } = parseFileQuery(opts.query, opts.engine.classes, { thresholds: opts.engine.thresholds });
+  const { params, warnings } = parseFileQuery(opts.query, opts.engine.classes, { thresholds: opts.engine.thresholds });
+  for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
   const files: { path: string; type: SniffedType }[] = [];
   for await (const path of walk(opts.inputDir)) {
     const type = await sniffFile(path).catch(() => null);

@@ -3,7 +3,8 @@ import { Command, Option } from 'commander';
 import { addDialectOptions, addEngineOptions, addServeOptions, engineConfigFrom, serveConfigFrom } from './config.ts';
 import { createLogger } from './log.ts';
 import { VERSION } from './version.ts';
-import { FILE_QUERY_PARAMETERS } from './http/celantur/params.ts';
+import { cliParameters, defaultParams } from './http/celantur/params.ts';
+import { DEFAULT_THRESHOLDS, OBJECT_CLASSES } from './types.ts';
 import { AppError } from './errors.ts';
 
 const program = new Command('anonymiser')
@@ -44,19 +45,18 @@ const processCmd = addEngineOptions(
     .argument('<output-dir>'),
 );
 const engineOptionNames = new Set(processCmd.options.map((o) => o.long?.slice(2)));
-for (const key of Object.keys(FILE_QUERY_PARAMETERS)) {
-  if (key.startsWith('web') || engineOptionNames.has(key)) continue;
-  processCmd.addOption(new Option(`--${key} <value>`, `as the API's ${key} query parameter`));
-}
+// From the Celantur parameter table: the same names, descriptions and defaults as the API's query parameters.
+const FILE_FLAGS = cliParameters(defaultParams(OBJECT_CLASSES, DEFAULT_THRESHOLDS)).filter((f) => !engineOptionNames.has(f.name));
+for (const flag of FILE_FLAGS) processCmd.addOption(new Option(`--${flag.name} <value>`, flag.description));
 processCmd
   .addOption(new Option('--no-progress', 'no progress bar'))
   .addOption(new Option('--overwrite', 'process files whose outputs already exist'))
   .action(async (inputDir: string, outputDir: string, opts: Record<string, unknown>) => {
     const { runBatch } = await import('./batch.ts');
     const query: Record<string, string> = {};
-    for (const key of Object.keys(FILE_QUERY_PARAMETERS)) {
-      const prop = key.replace(/-(.)/g, (_, c: string) => c.toUpperCase());
-      if (opts[prop] !== undefined && !engineOptionNames.has(key)) query[key] = String(opts[prop]);
+    for (const { name } of FILE_FLAGS) {
+      const prop = name.replace(/-(.)/g, (_, c: string) => c.toUpperCase());
+      if (opts[prop] !== undefined) query[name] = String(opts[prop]);
     }
     const code = await runBatch({ inputDir, outputDir, engine: engineConfigFrom(opts), query, progress: opts.progress !== false, overwrite: Boolean(opts.overwrite) });
     process.exitCode = code;

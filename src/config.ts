@@ -27,6 +27,8 @@ export interface ServeConfig extends EngineConfig {
   maxUploadMb: number;
   apiEndpoint?: string;
   webhookRetries: number;
+  /** Unknown query parameters become task warnings instead of a 400. */
+  lenientParams: boolean;
   webhookTimeoutMs: number;
   shutdownGraceMs: number;
   logLevel: string;
@@ -56,6 +58,16 @@ function parseUnit(name: string) {
     const n = Number(value);
     if (!Number.isFinite(n) || n < 0 || n > 1) throw new Error(`${name} must be a number from 0 to 1, got "${value}"`);
     return n;
+  };
+}
+
+/** A switch that also takes a value, so that ANONYMISER_X=false means false. */
+function parseOnOff(name: string) {
+  return (value: string): boolean => {
+    const v = value.trim().toLowerCase();
+    if (['true', '1', 'yes', 'on'].includes(v)) return true;
+    if (['false', '0', 'no', 'off', ''].includes(v)) return false;
+    throw new Error(`${name} must be true or false, got "${value}"`);
   };
 }
 
@@ -151,6 +163,13 @@ export function addServeOptions(cmd: Command): Command {
         .default(4)
         .env('ANONYMISER_WEBHOOK_RETRIES'),
     )
+    .addOption(
+      new Option('--lenient-params [on]', 'accept unknown query parameters of POST /v1/file and list them in the task\'s warnings (default: 400 unknown parameter); true/false, 1/0, yes/no')
+        .preset('true')
+        .argParser(parseOnOff('--lenient-params'))
+        .default(false)
+        .env('ANONYMISER_LENIENT_PARAMS'),
+    )
     .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'silent']).default('info').env('ANONYMISER_LOG_LEVEL'));
 }
 
@@ -234,6 +253,7 @@ export function serveConfigFrom(opts: RawOptions): ServeConfig {
     maxUploadMb: (opts.maxUploadMb as number) ?? 500,
     apiEndpoint,
     webhookRetries: (opts.webhookRetries as number) ?? 4,
+    lenientParams: Boolean(opts.lenientParams),
     webhookTimeoutMs: 10_000,
     shutdownGraceMs: 30_000,
     logLevel: String(opts.logLevel ?? 'info'),

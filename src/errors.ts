@@ -87,3 +87,20 @@ export class ModelsUnavailableError extends AppError {
     super(500, 'models_unavailable', message);
   }
 }
+
+/** One wrong query parameter, as listed in a 400's `error.details`. */
+export interface ParameterProblem {
+  parameter: string;
+  message: string;
+}
+
+/** 400: one or more query parameters are wrong; every one of them is listed in `details`, the first in `parameter`. */
+export class BadParametersError extends AppError {
+  readonly parameter: string;
+  constructor(readonly problems: ParameterProblem[]) {
+    const first = problems[0] ?? { parameter: 'query', message: 'invalid' };
+    const message = problems.length === 1 ? `${first.parameter}: ${first.message}` : `${problems.length} parameters are wrong: ${problems.map((p) => `${p.parameter}: ${p.message}`).join('; ')}`;
+    super(400, 'bad_parameter', message, { parameter: first.parameter, details: problems });
+    this.parameter = first.parameter;
+  }
+}

@@ -79,6 +79,8 @@ export async function startServer(config: ServeConfig, log: Logger): Promise<Run
       inputDir: config.inputDir,
       maxUploadMb: config.maxUploadMb,
       apiEndpoint: config.apiEndpoint,
+      lenientParams: config.lenientParams,
+      log,
     },
     dialects,
     { apiKey: config.apiKey, log },

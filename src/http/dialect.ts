@@ -2,6 +2,7 @@
 // A dialect owns its routes, parameter names, response shapes, OpenAPI document and webhook body; the shared
 // part (src/http/*.ts) owns the express app, authentication, upload reception and the error mapping.
 import type { Request, Response, NextFunction, Router } from 'express';
+import type { Logger } from 'pino';
 import type { ObjectClass } from '../types.ts';
 import type { TaskService } from '../tasks/service.ts';
 import type { CompletionNotifier } from '../tasks/notifier.ts';
@@ -20,6 +21,8 @@ export interface DialectContext {
   apiEndpoint?: string;
   /** --lenient-params: unknown query parameters become task warnings instead of a 400. */
   lenientParams?: boolean;
+  /** Details that must not reach clients (tool output, paths) go here. */
+  log: Logger;
 }
 
 export interface Dialect {

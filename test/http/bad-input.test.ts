@@ -41,8 +41,18 @@ const post = (query: string, body: Uint8Array, type = 'image/jpeg', headers: Rec
 test('400 names the bad parameter', async () => {
   const body = await expectError(await post('?method=smudge', photo), 400, 'bad_parameter', /^method:/);
   assert.equal((body.error as any).parameter, 'method');
-  await expectError(await post('?quality=0', photo), 400, 'bad_parameter', /quality/);
+  await expectError(await post('?quality=101', photo), 400, 'bad_parameter', /quality/);
   await expectError(await post('?ignores=%7Bnot-json', photo), 400, 'bad_parameter', /ignores/);
+  // Every bad parameter in one answer, so a client fixes them in one round trip.
+  const all = await expectError(await post('?quality=101&method=smudge&colour=red&save_mask=some', photo), 400, 'bad_parameter');
+  assert.deepEqual((all.error as any).details.map((d: { parameter: string }) => d.parameter), ['quality', 'method', 'colour', 'save_mask']);
+  for (const d of (all.error as any).details) assert.ok(d.message.length > 0);
+  // Names every JavaScript object has are unknown parameters like any other (was a 500).
+  for (const name of ['constructor', '__proto__', 'toString']) {
+    const r = await expectError(await post(`?${name}=1`, photo), 400, 'bad_parameter');
+    assert.equal((r.error as any).parameter, name);
+  }
+  assert.deepEqual(await inputFiles(), [], 'nothing stored for refused uploads');
 });
 
 test('400 when asking for a class the container was not started with', async () => {

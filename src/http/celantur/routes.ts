@@ -2,15 +2,16 @@
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Request, Response } from 'express';
-import { AppError, BadParameterError, NotFoundError, NotReadyError } from '../../errors.ts';
+import { AppError, BadParameterError, NotFoundError, NotReadyError, UndecodableFileError } from '../../errors.ts';
 import type { Task, TaskStatus } from '../../tasks/store.ts';
 import { probeUpload } from '../../pipeline/probe.ts';
+import { sniffFile } from '../../pipeline/sniff.ts';
 import { scaleMaskPng } from '../../render/index.ts';
 import { readVideoMetadata } from '../../pipeline/video/index.ts';
 import { baseUrlOf, type Handler, type Route } from '../dialect.ts';
 import { receiveUpload } from '../upload.ts';
 import { sendError } from '../errors.ts';
-import { parseBoolParam, parseFileQuery, parseFrameRange, parseMaskScale, parsePaging } from './params.ts';
+import { parseAsyncHeader, parseBoolParam, parseFileQuery, parseFrameRange, parseMaskScale, parsePaging } from './params.ts';
 import { presentTask } from './presenters.ts';
 import { buildOpenApi } from './openapi.ts';
 
@@ -38,18 +39,29 @@ async function sendFile(res: Response, path: string, type?: string): Promise<voi
 }
 
 const postFile: Handler = async (ctx, req, res) => {
-  const { params, webhook } = parseFileQuery(req.query as Record<string, unknown>, ctx.classes, { thresholds: ctx.thresholds });
+  const query = req.query as Record<string, unknown>;
+  const isAsync = parseAsyncHeader(req.get('x-is-async'));
+  const { params, webhook, warnings } = parseFileQuery(query, ctx.classes, { thresholds: ctx.thresholds }, { lenient: ctx.lenientParams });
   const received = await receiveUpload(req, res, join(ctx.inputDir, '.incoming'), ctx.maxUploadMb);
+  const upload = { dialect: DIALECT_NAME, path: received.path, originalName: received.originalName, params, webhook, warnings };
   let task: Task;
   try {
-    const type = await probeUpload(received.path);
-    task = await ctx.service.accept({ dialect: DIALECT_NAME, path: received.path, originalName: received.originalName, type, params, webhook });
+    try {
+      const type = await probeUpload(received.path);
+      task = await ctx.service.accept({ ...upload, type });
+    } catch (err) {
+      // An asynchronous client gets a task id and learns of the failure as of any other: a failed task.
+      const type = err instanceof UndecodableFileError && isAsync ? await sniffFile(received.path) : null;
+      if (!type) throw err;
+      ctx.log.info({ err, name: received.originalName }, 'accepted an undecodable upload as a failed task');
+      task = await ctx.service.acceptFailed({ ...upload, type }, { code: err instanceof UndecodableFileError ? err.code : 'undecodable_file', message: `the file cannot be decoded as ${type.mime}` });
+    }
   } catch (err) {
     await rm(received.path, { force: true });
     throw err;
   }
   const base = baseUrlOf(ctx, req);
-  if ((req.get('x-is-async') ?? '').toLowerCase() === 'true') {
+  if (isAsync) {
     res.status(202).json(presentTask(task, base));
     return;
   }
