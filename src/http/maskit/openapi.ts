@@ -46,7 +46,7 @@ export function buildMaskitOpenApi() {
     paths: {
       [`${BASE_PATH}/process-image`]: {
         post: {
-          summary: 'Queue an image for masking; answers its job id',
+          operationId: 'processImage', summary: 'Queue an image for masking; answers its job id',
           requestBody: {
             required: true,
             content: {
@@ -74,7 +74,7 @@ export function buildMaskitOpenApi() {
       },
       [`${BASE_PATH}/image-status`]: {
         get: {
-          summary: 'Status of a job',
+          operationId: 'imageStatus', summary: 'Status of a job',
           parameters: [jobid],
           responses: {
             '200': { description: 'the status', content: { 'application/json': { schema: { $ref: '#/components/schemas/JobStatus' } } } },
@@ -86,7 +86,7 @@ export function buildMaskitOpenApi() {
       },
       [`${BASE_PATH}/image-download`]: {
         get: {
-          summary: 'Download the masked image, once (only in ReadyToDownload; afterwards the files are deleted and the job is Succeeded)',
+          operationId: 'imageDownload', summary: 'Download the masked image, once (only in ReadyToDownload; afterwards the files are deleted and the job is Succeeded)',
           parameters: [jobid],
           responses: {
             '200': {
@@ -100,7 +100,7 @@ export function buildMaskitOpenApi() {
         },
       },
       [`${BASE_PATH}/openapi.json`]: {
-        get: { summary: 'This document', responses: { '200': { description: 'OpenAPI 3.1', content: { 'application/json': { schema: { type: 'object' } } } } } },
+        get: { operationId: 'getMaskitOpenApi', summary: 'This document', responses: { '200': { description: 'OpenAPI 3.1', content: { 'application/json': { schema: { type: 'object' } } } } } },
       },
     },
   };

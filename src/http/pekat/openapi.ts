@@ -21,6 +21,7 @@ function queryParams(raw: boolean) {
 
 function analyzeOperation(raw: boolean) {
   return {
+    operationId: raw ? 'analyzeRawImage' : 'analyzeImage',
     summary: raw
       ? 'Anonymise a raw frame: H×W×3 BGR bytes, H×W grey bytes, or with bayer a BayerRG8 frame'
       : 'Anonymise a JPEG or PNG image',
@@ -53,7 +54,7 @@ function analyzeOperation(raw: boolean) {
   };
 }
 
-const text = (summary: string) => ({ get: { summary, security: [{}], responses: { '200': { description: summary, content: { 'text/plain': { schema: { type: 'string' } } } } } } });
+const text = (operationId: string, summary: string) => ({ get: { operationId, summary, security: [{}], responses: { '200': { description: summary, content: { 'text/plain': { schema: { type: 'string' } } } } } } });
 
 export function buildPekatOpenApi() {
   const rectangle = {
@@ -113,16 +114,17 @@ export function buildPekatOpenApi() {
     paths: {
       [PEKAT_PATHS.analyzeImage]: { post: analyzeOperation(false) },
       [PEKAT_PATHS.analyzeRaw]: { post: analyzeOperation(true) },
-      [PEKAT_PATHS.ping]: text('Availability probe (no key needed)'),
-      [PEKAT_PATHS.version]: text('Server version (no key needed)'),
+      [PEKAT_PATHS.ping]: text('ping', 'Availability probe (no key needed)'),
+      [PEKAT_PATHS.version]: text('version', 'Server version (no key needed)'),
       [PEKAT_PATHS.lastImage]: {
         get: {
+          operationId: 'lastImage',
           summary: 'The last anonymised image this server answered (never an original)',
           responses: { '200': { description: 'PNG', content: { 'image/png': png } }, '401': errorResponse('missing or wrong api_key'), '404': errorResponse('nothing analysed yet') },
         },
       },
       [PEKAT_PATHS.openapi]: {
-        get: { summary: 'This document', responses: { '200': { description: 'OpenAPI 3.1', content: { 'application/json': { schema: { type: 'object' } } } } } },
+        get: { operationId: 'getPekatOpenApi', summary: 'This document', responses: { '200': { description: 'OpenAPI 3.1', content: { 'application/json': { schema: { type: 'object' } } } } } },
       },
     },
   };

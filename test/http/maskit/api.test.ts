@@ -303,3 +303,11 @@ test('results nobody downloads are deleted after --maskit-result-ttl, also when 
     await rm(root, { recursive: true, force: true });
   }
 });
+
+test('the OpenAPI document is served at /api/v1/masking/openapi.json', async () => {
+  const res = await fetch(`${server.url}/api/v1/masking/openapi.json`, { headers: auth });
+  assert.equal(res.status, 200);
+  const doc = (await res.json()) as { openapi: string; paths: Record<string, unknown> };
+  assert.equal(doc.openapi, '3.1.0');
+  assert.ok(doc.paths['/api/v1/masking/process-image']);
+});

@@ -278,3 +278,11 @@ test('synchronous through the shared queue: 503 with Retry-After when it is full
     await small.stop();
   }
 });
+
+test('the OpenAPI document is served at /openapi-pekat.json', async () => {
+  const res = await fetch(`${server.url}/openapi-pekat.json?api_key=${KEY}`);
+  assert.equal(res.status, 200);
+  const doc = (await res.json()) as { openapi: string; paths: Record<string, unknown> };
+  assert.equal(doc.openapi, '3.1.0');
+  assert.ok(doc.paths['/analyze_raw_image']);
+});
