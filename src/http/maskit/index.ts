@@ -1,6 +1,7 @@
 // The Maskit masking API dialect (../shared/DIALECTS.md §2): routes under /api/v1/masking, Maskit's field
 // names and statuses, its RFC 7807 error body (est.), x-api-key, the signed multipart webhook and the
 // sweeper that deletes results nobody downloaded.
+import { NotFoundError } from '../../errors.ts';
 import type { Dialect, Handler } from '../dialect.ts';
 import { mountRoutes } from '../dialect.ts';
 import { maskitErrorBody } from './errors.ts';
@@ -25,6 +26,8 @@ export function maskitDialect(opts: MaskitOptions): Dialect {
     name: DIALECT_NAME,
     mount: (router, ctx) => {
       mountRoutes(router, ctx, maskitRoutes({ webhookUrl: opts.webhookUrl }, openapi));
+      // Anything else under the Maskit path is a 404 in Maskit's shape (the app's 404 is Celantur's).
+      router.use(BASE_PATH, (req, _res, next) => next(new NotFoundError(`no route ${req.method} ${req.originalUrl.split('?')[0]}`)));
       // Checks at start (results left by an earlier run) and then at a tenth of the TTL, at most each minute.
       const intervalMs = Math.min(60_000, Math.max(200, Math.floor(opts.resultTtlMs / 10)));
       ctx.service.startResultSweeper({ dialect: DIALECT_NAME, ttlMs: opts.resultTtlMs, intervalMs, dialectState: { outcome: expired } });
