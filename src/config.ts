@@ -195,7 +195,13 @@ export function addDialectOptions(cmd: Command): Command {
     )
     .addOption(new Option('--maskit-webhook-url <url>', 'Maskit API: URL that receives useWebhook=true results (multipart POST)').env('ANONYMISER_MASKIT_WEBHOOK_URL'))
     .addOption(new Option('--maskit-webhook-secret <secret>', 'Maskit API: shared secret of the X-Signature HMAC-SHA256 on webhook calls').env('ANONYMISER_MASKIT_WEBHOOK_SECRET'))
-    .addOption(new Option('--keep-pekat-results', 'PEKAT API: keep each request\'s task and files instead of deleting them once answered').env('ANONYMISER_KEEP_PEKAT_RESULTS'));
+    .addOption(
+      new Option('--keep-pekat-results [on]', 'PEKAT API: keep each request\'s task and files instead of deleting them once answered; true/false, 1/0, yes/no')
+        .preset('true')
+        .argParser(parseOnOff('--keep-pekat-results'))
+        .default(false)
+        .env('ANONYMISER_KEEP_PEKAT_RESULTS'),
+    );
 }
 
 function maskitWebhookUrlFrom(value: unknown): string | undefined {
@@ -209,6 +215,12 @@ function maskitWebhookUrlFrom(value: unknown): string | undefined {
   }
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error(`--maskit-webhook-url must be an http(s) URL, got "${url}"`);
   return url;
+}
+
+function maskitSecretFrom(opts: Record<string, unknown>): string | undefined {
+  const secret = opts.maskitWebhookSecret ? String(opts.maskitWebhookSecret) : undefined;
+  if (opts.maskitWebhookUrl && !secret) throw new Error('--maskit-webhook-url needs --maskit-webhook-secret (the key of the X-Signature HMAC)');
+  return secret;
 }
 
 type RawOptions = Record<string, unknown>;
@@ -259,7 +271,7 @@ export function serveConfigFrom(opts: RawOptions): ServeConfig {
     logLevel: String(opts.logLevel ?? 'info'),
     maskitResultTtlMs: typeof opts.maskitResultTtl === 'number' ? opts.maskitResultTtl : parseDuration('--maskit-result-ttl')(String(opts.maskitResultTtl ?? '1h')),
     maskitWebhookUrl: maskitWebhookUrlFrom(opts.maskitWebhookUrl),
-    maskitWebhookSecret: opts.maskitWebhookSecret ? String(opts.maskitWebhookSecret) : undefined,
-    keepPekatResults: opts.keepPekatResults === true || opts.keepPekatResults === 'true' || opts.keepPekatResults === '1',
+    maskitWebhookSecret: maskitSecretFrom(opts),
+    keepPekatResults: Boolean(opts.keepPekatResults),
   };
 }

@@ -258,11 +258,15 @@ test('image-download before the job is ready is a 400 "image is not ready"', asy
   await waitForStatus(second.jobid, (x) => x === 'ReadyToDownload');
 });
 
-test('useWebhook=true without a configured webhook URL is a 400', async () => {
-  const plain = await startTestServer({ anonymize: ['face'] });
+test('useWebhook=true without a configured webhook URL is a 400; an upload over --max-upload-mb a 413', async () => {
+  const plain = await startTestServer({ anonymize: ['face'], maxUploadMb: 1 });
   try {
     const res = await fetch(`${plain.url}/api/v1/masking/process-image`, { method: 'POST', body: form({ useWebhook: 'true' }) });
     await expectProblem(res, 400, 'bad_parameter', /--maskit-webhook-url/);
+    const big = Buffer.concat([photo, Buffer.alloc(1024 * 1024)]);
+    await expectProblem(await fetch(`${plain.url}/api/v1/masking/process-image`, { method: 'POST', body: form({}, big) }), 413, 'payload_too_large');
+    const incoming = join(plain.config.inputDir, '.incoming');
+    assert.deepEqual(existsSync(incoming) ? await readdir(incoming) : [], []);
   } finally {
     await plain.stop();
   }

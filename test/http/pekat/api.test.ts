@@ -253,9 +253,12 @@ test('api_key: 401 without or with a wrong key, in PEKAT\'s shape; /ping and /ve
   assert.equal(await version.text(), VERSION);
 });
 
-test('synchronous through the shared queue: 503 with Retry-After when it is full; --keep-pekat-results keeps the files', async () => {
-  const small = await startTestServer({ anonymize: ['face'], queueLimit: 1, keepPekatResults: true });
+test('synchronous through the shared queue: 503 with Retry-After when it is full; --keep-pekat-results keeps the files; 413 over --max-upload-mb', async () => {
+  const small = await startTestServer({ anonymize: ['face'], queueLimit: 1, keepPekatResults: true, maxUploadMb: 2 });
   try {
+    const tooBig = await fetch(`${small.url}/analyze_raw_image?width=1200&height=700`, { method: 'POST', body: bytes(Buffer.alloc(1200 * 700 * 3)) });
+    assert.equal(tooBig.status, 413);
+    assert.equal(((await tooBig.json()) as { code: string; error: boolean }).code, 'payload_too_large');
     // Two async Celantur tasks fill the queue (one running, one waiting) for as long as a detection takes.
     for (let i = 0; i < 2; i++) {
       const r = await fetch(`${small.url}/v1/file`, { method: 'POST', body: bytes(photo), headers: { 'content-type': 'image/jpeg', 'x-is-async': 'true' } });
