@@ -184,13 +184,16 @@ export function parseDuration(name: string) {
   };
 }
 
+/** Maskit's documented expiry of results nobody downloaded (one hour; its security page says two). */
+export const DEFAULT_MASKIT_RESULT_TTL_MS = 3_600_000;
+
 /** Options of the Maskit and PEKAT dialects (src/http/maskit/, src/http/pekat/). */
 export function addDialectOptions(cmd: Command): Command {
   return cmd
     .addOption(
       new Option('--maskit-result-ttl <duration>', 'Maskit API: results not downloaded are deleted after this (e.g. 90s, 15m, 1h)')
         .argParser(parseDuration('--maskit-result-ttl'))
-        .default(3_600_000, '1h')
+        .default(DEFAULT_MASKIT_RESULT_TTL_MS, '1h')
         .env('ANONYMISER_MASKIT_RESULT_TTL'),
     )
     .addOption(new Option('--maskit-webhook-url <url>', 'Maskit API: URL that receives useWebhook=true results (multipart POST)').env('ANONYMISER_MASKIT_WEBHOOK_URL'))
@@ -269,7 +272,7 @@ export function serveConfigFrom(opts: RawOptions): ServeConfig {
     webhookTimeoutMs: 10_000,
     shutdownGraceMs: 30_000,
     logLevel: String(opts.logLevel ?? 'info'),
-    maskitResultTtlMs: typeof opts.maskitResultTtl === 'number' ? opts.maskitResultTtl : parseDuration('--maskit-result-ttl')(String(opts.maskitResultTtl ?? '1h')),
+    maskitResultTtlMs: typeof opts.maskitResultTtl === 'number' ? opts.maskitResultTtl : opts.maskitResultTtl !== undefined ? parseDuration('--maskit-result-ttl')(String(opts.maskitResultTtl)) : DEFAULT_MASKIT_RESULT_TTL_MS,
     maskitWebhookUrl: maskitWebhookUrlFrom(opts.maskitWebhookUrl),
     maskitWebhookSecret: maskitSecretFrom(opts),
     keepPekatResults: Boolean(opts.keepPekatResults),

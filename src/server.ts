@@ -4,12 +4,13 @@ import { join } from 'node:path';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import type { ServeConfig } from './config.ts';
+import { DEFAULT_MASKIT_RESULT_TTL_MS, type ServeConfig } from './config.ts';
 import { createDetectionEngine, type DetectionEngine } from './detect/engine.ts';
 import { createApp } from './http/app.ts';
 import { celanturDialect } from './http/celantur/index.ts';
 import { maskitDialect } from './http/maskit/index.ts';
 import { pekatDialect } from './http/pekat/index.ts';
+import type { Dialect } from './http/dialect.ts';
 import { TaskStore } from './tasks/store.ts';
 import { TaskService } from './tasks/service.ts';
 import { VERSION } from './version.ts';
@@ -23,7 +24,27 @@ export interface RunningServer {
   close(graceMs?: number): Promise<void>;
 }
 
-export async function startServer(config: ServeConfig, log: Logger): Promise<RunningServer> {
+export interface ServerOptions {
+  /** The API dialects to mount, given the base URL for links and the configuration; default: Celantur's, Maskit's, PEKAT's. */
+  dialects?: (baseUrl: () => string, config: ServeConfig) => Dialect[];
+}
+
+/** Every API the server speaks; each task remembers which one it came through. */
+export function defaultDialects(
+  baseUrl: () => string,
+  config: Pick<ServeConfig, 'maskitResultTtlMs' | 'maskitWebhookUrl' | 'maskitWebhookSecret' | 'keepPekatResults'> = {
+    maskitResultTtlMs: DEFAULT_MASKIT_RESULT_TTL_MS,
+    keepPekatResults: false,
+  },
+): Dialect[] {
+  return [
+    celanturDialect({ baseUrl }),
+    maskitDialect({ resultTtlMs: config.maskitResultTtlMs, webhookUrl: config.maskitWebhookUrl, webhookSecret: config.maskitWebhookSecret }),
+    pekatDialect({ keepResults: config.keepPekatResults }),
+  ];
+}
+
+export async function startServer(config: ServeConfig, log: Logger, options: ServerOptions = {}): Promise<RunningServer> {
   await mkdir(config.inputDir, { recursive: true });
   await mkdir(config.outputDir, { recursive: true });
   // Partial uploads from a process that died mid-request have no task: nothing refers to them.
@@ -48,12 +69,7 @@ export async function startServer(config: ServeConfig, log: Logger): Promise<Run
 
   const store = new TaskStore(config.dbPath);
   let baseUrl = config.apiEndpoint ?? `http://localhost:${config.port}`;
-  // Every API the server speaks; each task remembers which one it came through.
-  const dialects = [
-    celanturDialect({ baseUrl: () => baseUrl }),
-    maskitDialect({ resultTtlMs: config.maskitResultTtlMs, webhookUrl: config.maskitWebhookUrl, webhookSecret: config.maskitWebhookSecret }),
-    pekatDialect({ keepResults: config.keepPekatResults }),
-  ];
+  const dialects = (options.dialects ?? defaultDialects)(() => baseUrl, config);
   const service = new TaskService(
     store,
     engine,

@@ -1,6 +1,10 @@
 // The seam between the shared HTTP server and the API dialects it speaks (src/http/<dialect>/).
 // A dialect owns its routes, parameter names, response shapes, OpenAPI document and webhook body; the shared
 // part (src/http/*.ts) owns the express app, authentication, upload reception and the error mapping.
+//
+// Adding a dialect: a folder src/http/<name>/ whose index.ts returns a Dialect; list it in
+// defaultDialects() (src/server.ts); pass `dialect: <name>` to TaskService.accept so that its tasks are
+// notified through its notifier. test/http/dialect-seam.test.ts mounts a second dialect next to Celantur's.
 import type { Request, Response, NextFunction, Router } from 'express';
 import type { Logger } from 'pino';
 import type { ObjectClass } from '../types.ts';

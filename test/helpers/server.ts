@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { serveConfigFrom, type ServeConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/log.ts';
-import { startServer, type RunningServer } from '../../src/server.ts';
+import { startServer, type RunningServer, type ServerOptions } from '../../src/server.ts';
 
 export interface TestServer extends RunningServer {
   root: string;
@@ -12,7 +12,7 @@ export interface TestServer extends RunningServer {
   stop(): Promise<void>;
 }
 
-export async function startTestServer(overrides: Record<string, unknown> = {}, root?: string): Promise<TestServer> {
+export async function startTestServer(overrides: Record<string, unknown> = {}, root?: string, options: ServerOptions = {}): Promise<TestServer> {
   const dir = root ?? (await mkdtemp(join(tmpdir(), 'anonymiser-test-')));
   const config = serveConfigFrom({
     input: join(dir, 'input'),
@@ -24,7 +24,7 @@ export async function startTestServer(overrides: Record<string, unknown> = {}, r
     logLevel: 'silent',
     ...overrides,
   });
-  const server = await startServer(config, createLogger(config.logLevel));
+  const server = await startServer(config, createLogger(config.logLevel), options);
   return {
     ...server,
     root: dir,

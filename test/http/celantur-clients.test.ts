@@ -14,6 +14,9 @@ import { startTestServer, waitForTask, type TestServer } from '../helpers/server
 import { FACE_PHOTO } from '../helpers/fixtures.ts';
 import { bytes } from '../helpers/body.ts';
 import * as S from '../../src/http/celantur/schemas.ts';
+import { makeFaceClip } from '../video/clips.ts';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 
 let server: TestServer;
 let photo: Buffer;
@@ -94,6 +97,8 @@ test("the sync client's default parameter set with an image/jpg part answers 200
   assert.equal(task.parameters.quality, 90, 'quality=0 is the default');
   assert.deepEqual(task.warnings, ['quality: 0 means the default, 90']);
   assert.ok((task.detections ?? 0) >= 1);
+  const metadata = S.ImageMetadata.parse(await (await fetch(task.links.metadata!)).json());
+  assert.equal(metadata.detections.length, task.detections);
   const anonymised = await fetch(task.links.anonymised!);
   assert.equal(anonymised.status, 200);
   assert.match(anonymised.headers.get('content-type') ?? '', /image\/jpeg/);
@@ -235,4 +240,27 @@ test('status, list, errors and deletes have the documented shapes', async () => 
   assert.equal(lenient.status, 200, 'empty values are the defaults');
   const all = await json(await fetch(`${server.url}/v1/task/list?records=false`, { method: 'DELETE' }), S.DeletedAll);
   assert.ok(all.deleted >= 1);
+});
+
+test('the async videos batch script: video/mp4 with x-is-async 1 and {face: True, method: blur}, poll, download the MP4', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'anonymiser-celantur-video-'));
+  try {
+    const path = join(dir, 'clip.mp4');
+    await makeFaceClip(path, { audio: false, seconds: 1 });
+    const res = await uploadAsync(await readFile(path), '?face=True&method=blur', 'video/mp4');
+    assert.equal(res.status, 202);
+    const queued = S.Task.parse(await res.json());
+    assert.equal(queued.media_type, 'video');
+    const done = S.Task.parse(await waitForTask(server.url, queued.id, 120_000));
+    assert.equal(done.status, 'done');
+    for (const route of ['video/anonymised', 'anonymised']) {
+      const video = await fetch(`${server.url}/v1/file/${queued.id}/${route}`);
+      assert.equal(video.status, 200, route);
+      assert.match(video.headers.get('content-type') ?? '', /^video\/mp4/, `${route} of a video is video/mp4, as documented`);
+      const head = Buffer.from(await video.arrayBuffer()).subarray(4, 8).toString('latin1');
+      assert.equal(head, 'ftyp');
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });

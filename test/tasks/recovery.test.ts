@@ -34,3 +34,39 @@ test('a task that was running at every one of the last crashes is failed with a 
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('a kept record deleted before its webhook went out gets a "deleted" delivery at the next start, through its dialect notifier', async () => {
+  const { createServer } = await import('node:http');
+  const { celanturNotifier } = await import('../../src/http/celantur/webhook.ts');
+  const dir = await mkdtemp(join(tmpdir(), 'anonymiser-recovery-'));
+  const bodies: Record<string, unknown>[] = [];
+  const hook = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      bodies.push(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+      res.end();
+    });
+  });
+  await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
+  try {
+    const url = `http://127.0.0.1:${(hook.address() as import('node:net').AddressInfo).port}/h`;
+    const store = new TaskStore(join(dir, 'tasks.sqlite'));
+    store.insert({ id: 'gone', dialect: 'celantur', name: 'a.jpg', kind: 'image', mime: 'image/jpeg', params: DEFAULT_PARAMS, inputPath: join(dir, 'a.jpg'), outputDir: join(dir, 'out'), stem: 'a', webhook: { url } });
+    store.markDeleted('gone'); // the process stopped before the deleted delivery
+    const service = new TaskService(store, null, 'not needed', {
+      inputDir: join(dir, 'in'), outputDir: join(dir, 'out'), concurrency: 1, queueLimit: 10,
+      webhook: { retries: 0, timeoutMs: 5000, backoffMs: 1 }, notifiers: new Map([['celantur', celanturNotifier(() => 'http://anon.test')]]),
+    }, createLogger('silent'));
+    assert.deepEqual(service.recover(), { requeued: 0, webhooks: 1 });
+    await service.shutdown(1000); // waits for webhooks in flight
+    assert.equal(bodies.length, 1);
+    assert.equal(bodies[0]!.file_status, 'deleted');
+    assert.deepEqual(bodies[0]!.links, { task: 'http://anon.test/v1/task/gone' });
+    assert.equal(store.get('gone')!.webhookStatus, 'sent');
+    store.close();
+  } finally {
+    await new Promise((r) => hook.close(r));
+    await rm(dir, { recursive: true, force: true });
+  }
+});
