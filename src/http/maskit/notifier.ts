@@ -8,12 +8,13 @@ import { signedWebhookRequest } from './signature.ts';
 import { downloadName, type MaskitOutcome } from './routes.ts';
 
 /**
- * The one place a Maskit webhook target is vetted before each call. The URL is the operator's own
- * (--maskit-webhook-url, checked as an absolute http(s) URL at start-up); a shared outbound-URL guard
- * plugs in here.
+ * The one place a Maskit webhook target is vetted before each call (a shared outbound-URL guard belongs
+ * here too). The URL is the operator's own --maskit-webhook-url, stored with each job when it was accepted.
  */
 export function vetMaskitWebhookTarget(url: string): string {
-  return url;
+  const parsed = new URL(url);
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error(`the Maskit webhook URL must be http(s), got ${parsed.protocol}`);
+  return parsed.href;
 }
 
 export function maskitNotifier(secret: string | undefined): CompletionNotifier {
