@@ -90,3 +90,22 @@ test('rawFrameToPng writes a lossless PNG of the frame', async () => {
   assert.deepEqual([info.width, info.height, info.channels], [33, 17, 3]);
   assert.ok(data.equals(tex.data));
 });
+
+test('BayerRG8: the row-wise fast path equals a plain per-pixel bilinear demosaic, borders included', () => {
+  const w = 37, h = 23;
+  const src = new Uint8Array(w * h);
+  for (let i = 0; i < src.length; i++) src[i] = (i * 2654435761) >>> 24;
+  const mirror = (v: number, n: number) => (v < 0 ? -v : v >= n ? 2 * n - 2 - v : v);
+  const at = (x: number, y: number) => src[mirror(y, h) * w + mirror(x, w)]!;
+  const mean = (...vs: number[]) => (vs.reduce((a, b) => a + b, 0) + (vs.length >> 1)) >> (vs.length === 4 ? 2 : 1);
+  const fast = demosaicRggb(src, w, h);
+  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
+    const c = at(x, y);
+    const cross = mean(at(x - 1, y), at(x + 1, y), at(x, y - 1), at(x, y + 1));
+    const diag = mean(at(x - 1, y - 1), at(x + 1, y - 1), at(x - 1, y + 1), at(x + 1, y + 1));
+    const horiz = mean(at(x - 1, y), at(x + 1, y));
+    const vert = mean(at(x, y - 1), at(x, y + 1));
+    const want = y % 2 === 0 ? (x % 2 === 0 ? [c, cross, diag] : [horiz, c, vert]) : x % 2 === 0 ? [vert, c, horiz] : [diag, cross, c];
+    assert.deepEqual([...fast.subarray((y * w + x) * 3, (y * w + x) * 3 + 3)], want, `pixel ${x},${y}`);
+  }
+});

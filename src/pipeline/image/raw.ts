@@ -63,25 +63,62 @@ export function demosaicRggb(src: Uint8Array, width: number, height: number): Bu
   const rx = (x: number) => (x < 0 ? -x : x >= width ? 2 * width - 2 - x : x);
   const ry = (y: number) => (y < 0 ? -y : y >= height ? 2 * height - 2 - y : y);
   const at = (x: number, y: number) => src[ry(y) * width + rx(x)];
+  /** One pixel from its 3×3 neighbourhood n (row-major, n4 the pixel itself). */
+  const write = (x: number, y: number, n0: number, n1: number, n2: number, n3: number, n4: number, n5: number, n6: number, n7: number, n8: number) => {
+    const cross = (n1 + n3 + n5 + n7 + 2) >> 2;
+    const diag = (n0 + n2 + n6 + n8 + 2) >> 2;
+    const horiz = (n3 + n5 + 1) >> 1;
+    const vert = (n1 + n7 + 1) >> 1;
+    const o = (y * width + x) * 3;
+    if ((y & 1) === 0) {
+      if ((x & 1) === 0) [out[o], out[o + 1], out[o + 2]] = [n4, cross, diag]; // R site
+      else [out[o], out[o + 1], out[o + 2]] = [horiz, n4, vert]; // G on an R row
+    } else if ((x & 1) === 0) [out[o], out[o + 1], out[o + 2]] = [vert, n4, horiz]; // G on a B row
+    else [out[o], out[o + 1], out[o + 2]] = [diag, cross, n4]; // B site
+  };
+  const edge = (x: number, y: number) =>
+    write(x, y, at(x - 1, y - 1), at(x, y - 1), at(x + 1, y - 1), at(x - 1, y), at(x, y), at(x + 1, y), at(x - 1, y + 1), at(x, y + 1), at(x + 1, y + 1));
   for (let y = 0; y < height; y++) {
-    const evenRow = (y & 1) === 0;
-    for (let x = 0; x < width; x++) {
-      const evenCol = (x & 1) === 0;
-      const c = src[y * width + x];
-      const cross = (at(x - 1, y) + at(x + 1, y) + at(x, y - 1) + at(x, y + 1) + 2) >> 2;
-      const diag = (at(x - 1, y - 1) + at(x + 1, y - 1) + at(x - 1, y + 1) + at(x + 1, y + 1) + 2) >> 2;
-      const horiz = (at(x - 1, y) + at(x + 1, y) + 1) >> 1;
-      const vert = (at(x, y - 1) + at(x, y + 1) + 1) >> 1;
-      let r: number, g: number, b: number;
-      if (evenRow && evenCol) [r, g, b] = [c, cross, diag]; // R site
-      else if (evenRow) [r, g, b] = [horiz, c, vert]; // G on an R row
-      else if (evenCol) [r, g, b] = [vert, c, horiz]; // G on a B row
-      else [r, g, b] = [diag, cross, c]; // B site
-      const o = (y * width + x) * 3;
-      out[o] = r;
-      out[o + 1] = g;
-      out[o + 2] = b;
+    if (y === 0 || y === height - 1) {
+      for (let x = 0; x < width; x++) edge(x, y);
+      continue;
     }
+    edge(0, y);
+    // Interior: all neighbours exist, read them straight from the rows above, at and below.
+    const up = (y - 1) * width;
+    const mid = y * width;
+    const down = (y + 1) * width;
+    const evenRow = (y & 1) === 0;
+    let o = (mid + 1) * 3;
+    for (let x = 1; x < width - 1; x++, o += 3) {
+      const c = src[mid + x];
+      const l = src[mid + x - 1];
+      const r = src[mid + x + 1];
+      const u = src[up + x];
+      const d = src[down + x];
+      if (evenRow === ((x & 1) === 0)) {
+        // R or B site: the other two colours are the cross (G) and the diagonals.
+        const cross = (l + r + u + d + 2) >> 2;
+        const diag = (src[up + x - 1] + src[up + x + 1] + src[down + x - 1] + src[down + x + 1] + 2) >> 2;
+        if (evenRow) {
+          out[o] = c;
+          out[o + 1] = cross;
+          out[o + 2] = diag;
+        } else {
+          out[o] = diag;
+          out[o + 1] = cross;
+          out[o + 2] = c;
+        }
+      } else {
+        // G site: R and B are the horizontal and vertical pairs, which is which depends on the row.
+        const horiz = (l + r + 1) >> 1;
+        const vert = (u + d + 1) >> 1;
+        out[o] = evenRow ? horiz : vert;
+        out[o + 1] = c;
+        out[o + 2] = evenRow ? vert : horiz;
+      }
+    }
+    if (width > 1) edge(width - 1, y);
   }
   return out;
 }
