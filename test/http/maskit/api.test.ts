@@ -272,6 +272,37 @@ test('useWebhook=true without a configured webhook URL is a 400; an upload over 
   }
 });
 
+test('a webhook that fails every try leaves the result downloadable (ReadyToDownload)', async () => {
+  const failing = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      res.statusCode = 500;
+      res.end();
+    });
+  });
+  await new Promise<void>((r) => failing.listen(0, '127.0.0.1', () => r()));
+  const hook = `http://127.0.0.1:${(failing.address() as AddressInfo).port}/down`;
+  const s = await startTestServer({ anonymize: ['face'], maskitWebhookUrl: hook, maskitWebhookSecret: 'x', webhookRetries: 0 });
+  try {
+    const res = await fetch(`${s.url}/api/v1/masking/process-image`, { method: 'POST', body: form({ useWebhook: 'true' }) });
+    const { jobid } = (await res.json()) as { jobid: string };
+    for (let i = 0; i < 600; i++) {
+      const t = s.service.get(jobid);
+      if (t.webhookStatus === 'failed') break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(s.service.get(jobid).webhookStatus, 'failed');
+    const st = (await (await fetch(`${s.url}/api/v1/masking/image-status?jobid=${jobid}`)).json()) as { status: string };
+    assert.equal(st.status, 'ReadyToDownload');
+    const dl = await fetch(`${s.url}/api/v1/masking/image-download?jobid=${jobid}`);
+    assert.equal(dl.status, 200);
+    assert.ok((await dl.arrayBuffer()).byteLength > 1000);
+  } finally {
+    await s.stop();
+    await new Promise((r) => failing.close(r));
+  }
+});
+
 test('results nobody downloads are deleted after --maskit-result-ttl, also when the server was stopped meanwhile', async () => {
   const root = await mkdtemp(join(tmpdir(), 'anonymiser-maskit-ttl-'));
   try {
