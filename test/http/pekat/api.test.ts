@@ -167,6 +167,20 @@ test('context_in_body: PNG bytes then the context JSON, split by ImageLen', asyn
   assert.equal(faces(ctx).length, faces(jpegContext).length);
 });
 
+test('a context over 4 KB leaves the headers out and says so; context_in_body still carries it', async () => {
+  const data = 'x'.repeat(5000);
+  const res = await analyze('/analyze_image', `response_type=image&data=${data}`, photo);
+  assert.equal(res.status, 200);
+  assert.equal(res.headers.get('contextbase64utf'), null);
+  assert.equal(res.headers.get('context'), null);
+  assert.match(res.headers.get('x-context-omitted') ?? '', /over the 4096-byte header limit; ask with context_in_body/);
+  await res.arrayBuffer();
+  const framed = await analyze('/analyze_image', `response_type=image&context_in_body&data=${data}`, photo);
+  const len = Number(framed.headers.get('imagelen'));
+  const body = Buffer.from(await framed.arrayBuffer());
+  assert.equal((JSON.parse(body.subarray(len).toString('utf8')) as Context).data, data);
+});
+
 test('/analyze_raw_image: BGR bytes find the same faces as the JPEG; grey frames are taken too', async () => {
   const bgr = Buffer.alloc(orig.data.length);
   for (let i = 0; i < bgr.length; i += 3) [bgr[i], bgr[i + 1], bgr[i + 2]] = [orig.data[i + 2]!, orig.data[i + 1]!, orig.data[i]!];
