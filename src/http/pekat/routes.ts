@@ -35,6 +35,9 @@ interface LastImage {
 }
 
 async function receive(ctx: DialectContext, req: Parameters<Handler>[1], res: Response, request: PekatRequest): Promise<Task> {
+  // PEKAT reads the body as bytes whatever it is labelled (curl --data-binary says form-urlencoded); what
+  // the bytes are is decided from the bytes.
+  if (!(req.get('content-type') ?? '').toLowerCase().startsWith('multipart/form-data')) req.headers['content-type'] = 'application/octet-stream';
   const received = await receiveUpload(req, res, join(ctx.inputDir, '.incoming'), ctx.maxUploadMb).catch((err: unknown) => {
     if (err instanceof BadParameterError && (err.parameter === 'body' || err.parameter === 'fileobject')) {
       throw new BadParameterError('body', 'the request has no image: send its bytes as the body (Content-Type: application/octet-stream)');

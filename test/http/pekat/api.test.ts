@@ -244,6 +244,10 @@ test('errors: wrong length says what was expected, bad parameters and files; not
   await expectPekatError(await analyze('/analyze_image', '', Buffer.from('plain text, not an image')), 415, 'unsupported_media_type');
   await expectPekatError(await analyze('/analyze_image', '', photo.subarray(0, 3000)), 422, 'undecodable_file');
   await expectPekatError(await analyze('/analyze_image', '', Buffer.alloc(0)), 400, 'bad_parameter', /no image/);
+  // Whatever the body is labelled, its bytes decide (curl --data-binary sends form-urlencoded).
+  const labelled = await fetch(`${server.url}/analyze_image?api_key=${KEY}`, { method: 'POST', body: bytes(photo), headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+  assert.equal(labelled.status, 200);
+  assert.ok(faces((await labelled.json()) as Context).length >= 2);
   assert.deepEqual(await leftovers(server), []);
   assert.deepEqual(await readdir(`${server.config.inputDir}/.incoming`), [], 'no partial uploads');
   assert.equal((await analyze('/analyze_image', '', photo)).status, 200);
