@@ -36,7 +36,7 @@ export function maskitDialect(opts: MaskitOptions): Dialect {
     openapi: () => buildMaskitOpenApi(),
     errorBody: maskitErrorBody,
     auth: {
-      claims: (req) => req.path.startsWith(`${BASE_PATH}/`),
+      claims: (req) => req.path.toLowerCase().startsWith(`${BASE_PATH}/`),
       keyOf: (req) => req.get('x-api-key'),
       hint: 'send the header "x-api-key: <key>"',
     },

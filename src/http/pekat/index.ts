@@ -15,6 +15,8 @@ export interface PekatOptions {
 
 const PATHS = new Set<string>(Object.values(PEKAT_PATHS));
 const PUBLIC = new Set<string>([PEKAT_PATHS.ping, PEKAT_PATHS.version]);
+/** Express routes match in any case, with or without a trailing slash; so does the key check. */
+const pathOf = (req: Request) => (req.path.length > 1 ? req.path.replace(/\/+$/, '') : req.path).toLowerCase();
 
 /** PEKAT clients read `error`/`processing` of a bare context; we add our stable code and message (est.). */
 export function pekatErrorBody(err: AppError) {
@@ -33,12 +35,12 @@ export function pekatDialect(opts: PekatOptions): Dialect {
     openapi: () => buildPekatOpenApi(),
     errorBody: pekatErrorBody,
     auth: {
-      claims: (req: Request) => PATHS.has(req.path),
+      claims: (req: Request) => PATHS.has(pathOf(req)),
       keyOf: (req: Request) => {
         const q = (req.query as Record<string, unknown>).api_key;
         return typeof q === 'string' ? q : req.get('x-api-key');
       },
-      isPublic: (req: Request) => PUBLIC.has(req.path),
+      isPublic: (req: Request) => PUBLIC.has(pathOf(req)),
       hint: 'add ?api_key=<key> to the URL',
     },
   };

@@ -266,6 +266,8 @@ test('api_key: 401 without or with a wrong key, in PEKAT\'s shape; /ping and /ve
   const ping = await fetch(`${server.url}/ping`);
   assert.equal(ping.status, 200);
   assert.equal(await ping.text(), 'pong');
+  assert.equal((await fetch(`${server.url}/Ping/`)).status, 200, 'matched like the route: any case, trailing slash');
+  await expectPekatError(await fetch(`${server.url}/Last_Image/`), 401, 'unauthorized');
   const version = await fetch(`${server.url}/version`);
   assert.match(version.headers.get('content-type') ?? '', /text\/plain/);
   assert.equal(await version.text(), VERSION);
