@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,6 +23,9 @@ let dir: string;
 let docPath: string;
 
 before(async () => {
+  for (const name of ['redocly', 'openapi-typescript', 'tsc']) {
+    if (!existsSync(bin(name))) throw new Error(`node_modules/.bin/${name} is missing: run npm ci (devDependencies @redocly/cli, openapi-typescript)`);
+  }
   server = await startTestServer({ anonymize: ['face'] });
   dir = await mkdtemp(join(tmpdir(), 'anonymiser-openapi-'));
   docPath = join(dir, 'openapi.json');
