@@ -5,6 +5,8 @@
 // Adding a dialect: a folder src/http/<name>/ whose index.ts returns a Dialect; list it in
 // defaultDialects() (src/server.ts); pass `dialect: <name>` to TaskService.accept so that its tasks are
 // notified through its notifier. test/http/dialect-seam.test.ts mounts a second dialect next to Celantur's.
+// A dialect whose clients send the API key elsewhere than "Authorization: Bearer"/"x-api-key" (PEKAT's
+// ?api_key=) describes that in `auth`; src/http/maskit/ and src/http/pekat/ are two more examples.
 import type { Request, Response, NextFunction, Router } from 'express';
 import type { Logger } from 'pino';
 import type { ObjectClass } from '../types.ts';
