@@ -1,6 +1,6 @@
 // Command-line entry: `anonymiser serve | process | eval`.
 import { Command, Option } from 'commander';
-import { addEngineOptions, addServeOptions, engineConfigFrom, serveConfigFrom } from './config.ts';
+import { addDialectOptions, addEngineOptions, addServeOptions, engineConfigFrom, serveConfigFrom } from './config.ts';
 import { createLogger } from './log.ts';
 import { VERSION } from './version.ts';
 import { cliParameters, defaultParams } from './http/celantur/params.ts';
@@ -11,7 +11,7 @@ const program = new Command('anonymiser')
   .description('Self-hosted anonymisation of faces, licence plates, persons and vehicles in images and videos')
   .version(VERSION);
 
-addServeOptions(addEngineOptions(program.command('serve').description('serve the REST API v1 (default port 8080)'))).action(async (opts) => {
+addDialectOptions(addServeOptions(addEngineOptions(program.command('serve').description('serve the REST API v1 (default port 8080)')))).action(async (opts) => {
   const config = serveConfigFrom(opts);
   const log = createLogger(config.logLevel);
   const { startServer } = await import('./server.ts');

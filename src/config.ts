@@ -56,6 +56,13 @@ export interface ServeConfig extends EngineConfig {
   uploadIdleTimeoutMs: number;
   /** Run tasks on a separate thread so that the HTTP thread always answers (default true). */
   pipelineThread: boolean;
+  /** Maskit dialect: results not downloaded are deleted this long after they are ready. */
+  maskitResultTtlMs: number;
+  /** Maskit dialect: where useWebhook=true results are POSTed, and the HMAC secret of their X-Signature. */
+  maskitWebhookUrl?: string;
+  maskitWebhookSecret?: string;
+  /** PEKAT dialect: keep each request's task and files instead of deleting them once answered. */
+  keepPekatResults: boolean;
 }
 
 const list = (value: unknown): string[] =>
@@ -258,6 +265,59 @@ export function addServeOptions(cmd: Command): Command {
     .addOption(new Option('--no-pipeline-thread', 'run tasks on the HTTP thread (slower answers while a large file is processed)').env('ANONYMISER_NO_PIPELINE_THREAD'));
 }
 
+/** "90", "90s", "15m", "1h", "500ms" → milliseconds (a bare number is seconds). */
+export function parseDuration(name: string) {
+  return (value: string): number => {
+    const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)?$/i.exec(value.trim());
+    const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m?.[2] ?? 's').toLowerCase() as 'ms' | 's' | 'm' | 'h'];
+    const ms = m ? Number(m[1]) * unit : NaN;
+    if (!Number.isFinite(ms) || ms <= 0) throw new Error(`${name} must be a duration such as 90s, 15m or 1h, got "${value}"`);
+    return Math.round(ms);
+  };
+}
+
+/** Maskit's documented expiry of results nobody downloaded (one hour; its security page says two). */
+export const DEFAULT_MASKIT_RESULT_TTL_MS = 3_600_000;
+
+/** Options of the Maskit and PEKAT dialects (src/http/maskit/, src/http/pekat/). */
+export function addDialectOptions(cmd: Command): Command {
+  return cmd
+    .addOption(
+      new Option('--maskit-result-ttl <duration>', 'Maskit API: results not downloaded are deleted after this (e.g. 90s, 15m, 1h)')
+        .argParser(parseDuration('--maskit-result-ttl'))
+        .default(DEFAULT_MASKIT_RESULT_TTL_MS, '1h')
+        .env('ANONYMISER_MASKIT_RESULT_TTL'),
+    )
+    .addOption(new Option('--maskit-webhook-url <url>', 'Maskit API: URL that receives useWebhook=true results (multipart POST)').env('ANONYMISER_MASKIT_WEBHOOK_URL'))
+    .addOption(new Option('--maskit-webhook-secret <secret>', 'Maskit API: shared secret of the X-Signature HMAC-SHA256 on webhook calls').env('ANONYMISER_MASKIT_WEBHOOK_SECRET'))
+    .addOption(
+      new Option('--keep-pekat-results [on]', 'PEKAT API: keep each request\'s task and files instead of deleting them once answered; true/false, 1/0, yes/no')
+        .preset('true')
+        .argParser(parseOnOff('--keep-pekat-results'))
+        .default(false)
+        .env('ANONYMISER_KEEP_PEKAT_RESULTS'),
+    );
+}
+
+function maskitWebhookUrlFrom(value: unknown): string | undefined {
+  if (value === undefined || value === '') return undefined;
+  const url = String(value);
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new Error(`--maskit-webhook-url must be an absolute http(s) URL, got "${url}"`);
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error(`--maskit-webhook-url must be an http(s) URL, got "${url}"`);
+  return url;
+}
+
+function maskitSecretFrom(opts: Record<string, unknown>): string | undefined {
+  const secret = opts.maskitWebhookSecret ? String(opts.maskitWebhookSecret) : undefined;
+  if (opts.maskitWebhookUrl && !secret) throw new Error('--maskit-webhook-url needs --maskit-webhook-secret (the key of the X-Signature HMAC)');
+  return secret;
+}
+
 type RawOptions = Record<string, unknown>;
 
 export function engineConfigFrom(opts: RawOptions): EngineConfig {
@@ -317,5 +377,9 @@ export function serveConfigFrom(opts: RawOptions): ServeConfig {
     keepAliveTimeoutMs: ((opts.keepAliveTimeout as number) ?? 5) * 1000,
     uploadIdleTimeoutMs: ((opts.uploadIdleTimeout as number) ?? 60) * 1000,
     pipelineThread: opts.pipelineThread !== false,
+    maskitResultTtlMs: typeof opts.maskitResultTtl === 'number' ? opts.maskitResultTtl : opts.maskitResultTtl !== undefined ? parseDuration('--maskit-result-ttl')(String(opts.maskitResultTtl)) : DEFAULT_MASKIT_RESULT_TTL_MS,
+    maskitWebhookUrl: maskitWebhookUrlFrom(opts.maskitWebhookUrl),
+    maskitWebhookSecret: maskitSecretFrom(opts),
+    keepPekatResults: Boolean(opts.keepPekatResults),
   };
 }

@@ -4,10 +4,12 @@ import { join } from 'node:path';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import type { ServeConfig } from './config.ts';
+import { DEFAULT_MASKIT_RESULT_TTL_MS, type ServeConfig } from './config.ts';
 import { createDetectionEngine, type DetectionEngine } from './detect/engine.ts';
 import { createApp } from './http/app.ts';
 import { celanturDialect } from './http/celantur/index.ts';
+import { maskitDialect } from './http/maskit/index.ts';
+import { pekatDialect } from './http/pekat/index.ts';
 import type { Dialect } from './http/dialect.ts';
 import { TaskStore } from './tasks/store.ts';
 import { TaskService } from './tasks/service.ts';
@@ -30,13 +32,23 @@ export interface RunningServer {
 }
 
 export interface ServerOptions {
-  /** The API dialects to mount, given the base URL for links; default: Celantur's. */
-  dialects?: (baseUrl: () => string) => Dialect[];
+  /** The API dialects to mount, given the base URL for links and the configuration; default: Celantur's, Maskit's, PEKAT's. */
+  dialects?: (baseUrl: () => string, config: ServeConfig) => Dialect[];
 }
 
 /** Every API the server speaks; each task remembers which one it came through. */
-export function defaultDialects(baseUrl: () => string): Dialect[] {
-  return [celanturDialect({ baseUrl })];
+export function defaultDialects(
+  baseUrl: () => string,
+  config: Pick<ServeConfig, 'maskitResultTtlMs' | 'maskitWebhookUrl' | 'maskitWebhookSecret' | 'keepPekatResults'> = {
+    maskitResultTtlMs: DEFAULT_MASKIT_RESULT_TTL_MS,
+    keepPekatResults: false,
+  },
+): Dialect[] {
+  return [
+    celanturDialect({ baseUrl }),
+    maskitDialect({ resultTtlMs: config.maskitResultTtlMs, webhookUrl: config.maskitWebhookUrl, webhookSecret: config.maskitWebhookSecret }),
+    pekatDialect({ keepResults: config.keepPekatResults }),
+  ];
 }
 
 export async function startServer(config: ServeConfig, log: Logger, options: ServerOptions = {}): Promise<RunningServer> {
@@ -74,7 +86,7 @@ export async function startServer(config: ServeConfig, log: Logger, options: Ser
 
   const store = new TaskStore(config.dbPath);
   let baseUrl = config.apiEndpoint ?? `http://localhost:${config.port}`;
-  const dialects = (options.dialects ?? defaultDialects)(() => baseUrl);
+  const dialects = (options.dialects ?? defaultDialects)(() => baseUrl, config);
   let listenUrl = baseUrl;
   const service = new TaskService(
     store,

@@ -81,6 +81,10 @@ export interface ProcessParams {
   thresholds: Record<ObjectClass, number>;
   /** Solid fill colour used by `blacken` (default black). */
   fillColor: [number, number, number];
+  /** Also write the soft anonymisation mask as a grey PNG (PEKAT's heatmap). Images only. */
+  heatmap?: boolean;
+  /** Write the anonymised image in this format instead of the input's (PEKAT answers PNG). Images only. */
+  outputFormat?: 'png';
 }
 
 // Tuned on the development evaluation set for at most ~0.5 false positives per image and class

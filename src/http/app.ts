@@ -20,7 +20,7 @@ export function createApp(ctx: DialectContext, dialects: readonly Dialect[], opt
     });
     next();
   });
-  if (opts.apiKey) app.use(requireApiKey(opts.apiKey));
+  if (opts.apiKey) app.use(requireApiKey(opts.apiKey, dialects));
   for (const dialect of dialects) {
     const router = express.Router();
     dialect.mount(router, ctx);

@@ -5,6 +5,8 @@
 // Adding a dialect: a folder src/http/<name>/ whose index.ts returns a Dialect; list it in
 // defaultDialects() (src/server.ts); pass `dialect: <name>` to TaskService.accept so that its tasks are
 // notified through its notifier. test/http/dialect-seam.test.ts mounts a second dialect next to Celantur's.
+// A dialect whose clients send the API key elsewhere than "Authorization: Bearer"/"x-api-key" (PEKAT's
+// ?api_key=) describes that in `auth`; src/http/maskit/ and src/http/pekat/ are two more examples.
 import type { Request, Response, NextFunction, Router } from 'express';
 import type { Logger } from 'pino';
 import type { ObjectClass } from '../types.ts';
@@ -45,6 +47,20 @@ export interface Dialect {
   openapi(ctx: DialectContext): Record<string, unknown> | null;
   /** The error body in the dialect's own shape; without it, the shared `{"error": {code, message, …}}`. */
   errorBody?(err: AppError): unknown;
+  /** How this dialect's clients send the API key; without it, "Authorization: Bearer" or "x-api-key". */
+  readonly auth?: DialectAuth;
+}
+
+/** A dialect's own way of carrying the container's API key (checked by src/http/auth.ts). */
+export interface DialectAuth {
+  /** Whether the request is for one of this dialect's routes. */
+  claims(req: Request): boolean;
+  /** The key the client sent, where this dialect's clients send it. */
+  keyOf(req: Request): string | undefined;
+  /** Requests of this dialect that need no key (availability probes). */
+  isPublic?(req: Request): boolean;
+  /** Told to a client without the right key. */
+  hint: string;
 }
 
 export type Handler = (ctx: DialectContext, req: Request, res: Response) => Promise<void> | void;

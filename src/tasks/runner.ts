@@ -33,6 +33,7 @@ export async function runTask(
       anonymised: rel(r.outputs.anonymised),
       binaryMask: rel(r.outputs.binaryMask),
       instanceMask: rel(r.outputs.instanceMask),
+      heatmap: rel(r.outputs.heatmap),
       metadata: rel(r.outputs.metadata),
     },
     detectionCount: r.detections.length,

@@ -11,7 +11,7 @@ import type { SniffedType } from '../pipeline/sniff.ts';
 import { AppError, BadParameterError, ModelsUnavailableError, NotFoundError, QueueFullError, TaskTimeoutError, internalDetailOf } from '../errors.ts';
 import { WebhookGuard, webhookHeaderNameProblem } from '../net/webhook-guard.ts';
 import { DEFAULT_MAX_PIXELS } from '../pipeline/limits.ts';
-import { TaskStore, type FailureReason, type Task, type TaskStatus, type WebhookTarget } from './store.ts';
+import { TaskStore, type DialectState, type FailureReason, type Task, type TaskStatus, type WebhookTarget } from './store.ts';
 import { runTask, type RunOutcome } from './runner.ts';
 import { sendWebhook, type WebhookOptions } from './webhook.ts';
 import type { CompletionNotifier, TaskEvent } from './notifier.ts';
@@ -53,6 +53,19 @@ export interface Upload {
   webhook: WebhookTarget | null;
   /** Notes about the request to show with the task. */
   warnings?: string[];
+  /** Facts only the dialect reads back (see Task.dialectState). */
+  dialectState?: DialectState;
+}
+
+/** Deletes the files of a dialect's done tasks a while after they finished (see startResultSweeper). */
+export interface ResultSweep {
+  dialect: string;
+  /** Results older than this are deleted. */
+  ttlMs: number;
+  /** How often to look; the first look is at once. */
+  intervalMs: number;
+  /** Merged into the dialect state of each swept task. */
+  dialectState: DialectState;
 }
 
 export interface Completion {
@@ -77,6 +90,7 @@ export class TaskService {
   private readonly running = new Map<string, AbortController>();
   private readonly waiters = new Map<string, ((c: Completion) => void)[]>();
   private readonly webhooksInFlight = new Set<Promise<void>>();
+  private readonly sweepers = new Set<NodeJS.Timeout>();
   private accepting = true;
   /** Slots held by uploads still arriving or being checked: they count against the queue limit. */
   private reserved = 0;
@@ -185,6 +199,7 @@ export class TaskService {
         stem,
         webhook: upload.webhook,
         warnings: upload.warnings,
+        dialectState: upload.dialectState,
       });
     } catch (err) {
       await rm(inputDir, { recursive: true, force: true });
@@ -272,6 +287,8 @@ export class TaskService {
    */
   async shutdown(graceMs: number): Promise<void> {
     this.accepting = false;
+    for (const t of this.sweepers) clearInterval(t);
+    this.sweepers.clear();
     this.queue.pause();
     this.queue.clear();
     const idle = this.queue.onIdle();
@@ -288,6 +305,38 @@ export class TaskService {
       this.settle(id, new AppError(503, 'shutting_down', `the server is shutting down; task ${id} stays queued and runs after the restart`));
     }
     await Promise.allSettled([...this.webhooksInFlight]);
+  }
+
+  /** Merges facts into a task's dialect state (see Task.dialectState). */
+  updateDialectState(id: string, patch: DialectState): void {
+    if (!this.store.mergeDialectState(id, patch)) throw new NotFoundError(`no task with id ${id}`);
+  }
+
+  /**
+   * Deletes the files of the dialect's done tasks that finished more than `ttlMs` ago, keeping the records
+   * (status deleted). Finish times live in SQLite, so results left when the process stopped are swept by the
+   * first look after the next start. Returns the swept task ids.
+   */
+  async sweepResults(sweep: Omit<ResultSweep, 'intervalMs'>): Promise<string[]> {
+    const expired = this.store.doneBefore(sweep.dialect, new Date(Date.now() - sweep.ttlMs).toISOString());
+    for (const t of expired) {
+      this.store.mergeDialectState(t.id, sweep.dialectState);
+      await this.delete(t.id, { records: false, files: true });
+    }
+    if (expired.length) this.log.info({ dialect: sweep.dialect, count: expired.length }, 'deleted results past their time to live');
+    return expired.map((t) => t.id);
+  }
+
+  /** Runs sweepResults now and every `intervalMs` until shutdown. */
+  startResultSweeper(sweep: ResultSweep): void {
+    const run = () => {
+      if (!this.accepting) return;
+      this.sweepResults(sweep).catch((err: unknown) => this.log.error({ err, dialect: sweep.dialect }, 'result sweep failed'));
+    };
+    run();
+    const timer = setInterval(run, sweep.intervalMs);
+    timer.unref();
+    this.sweepers.add(timer);
   }
 
   private retryAfterSeconds(): number {
@@ -385,6 +434,11 @@ export class TaskService {
       const r = await sendWebhook(request, { ...this.opts.webhook, guard: this.webhookGuard });
       if (this.store.get(task.id)) this.store.setWebhookStatus(task.id, r.ok ? 'sent' : 'failed');
       if (!r.ok) this.log.warn({ task: task.id, error: r.error }, 'webhook delivery failed');
+      const after = request.afterDelivery;
+      if (r.ok && after && this.store.get(task.id)) {
+        if (after.dialectState) this.store.mergeDialectState(task.id, after.dialectState);
+        if (after.removeFiles) await this.delete(task.id, { records: false, files: true });
+      }
     })().catch((err: unknown) => this.log.error({ err, task: task.id }, 'webhook could not be built'));
     this.webhooksInFlight.add(p);
     void p.finally(() => this.webhooksInFlight.delete(p));

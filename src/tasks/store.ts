@@ -19,6 +19,8 @@ export interface TaskOutputs {
   anonymised?: string;
   binaryMask?: string;
   instanceMask?: string;
+  /** PEKAT's heatmap: the soft anonymisation mask. */
+  heatmap?: string;
   metadata?: string;
   videoMetadataDir?: string;
 }
@@ -42,6 +44,8 @@ export interface Task {
   errorCode: string | null;
   /** Notes about the request the dialect wants shown with the task (e.g. parameters accepted but ignored). */
   warnings: string[];
+  /** Per-task facts only its dialect reads (e.g. Maskit's metadata string and download outcome). */
+  dialectState: DialectState;
   params: ProcessParams;
   inputPath: string;
   outputDir: string;
@@ -71,7 +75,11 @@ export interface NewTask {
   stem: string;
   webhook: WebhookTarget | null;
   warnings?: string[];
+  dialectState?: DialectState;
 }
+
+/** JSON-serialisable facts a dialect keeps with a task. */
+export type DialectState = Record<string, string | number | boolean | null>;
 
 interface Row {
   id: string;
@@ -83,6 +91,7 @@ interface Row {
   error: string | null;
   error_code: string | null;
   warnings: string;
+  dialect_state: string;
   params: string;
   input_path: string;
   output_dir: string;
@@ -139,6 +148,7 @@ const ADDED_COLUMNS: { name: string; definition: string }[] = [
   { name: 'dialect', definition: "TEXT NOT NULL DEFAULT 'celantur'" },
   { name: 'error_code', definition: 'TEXT' },
   { name: 'warnings', definition: "TEXT NOT NULL DEFAULT '[]'" },
+  { name: 'dialect_state', definition: "TEXT NOT NULL DEFAULT '{}'" },
 ];
 
 function toTask(r: Row): Task {
@@ -152,6 +162,7 @@ function toTask(r: Row): Task {
     error: r.error,
     errorCode: r.error_code,
     warnings: JSON.parse(r.warnings) as string[],
+    dialectState: JSON.parse(r.dialect_state) as DialectState,
     params: JSON.parse(r.params) as ProcessParams,
     inputPath: r.input_path,
     outputDir: r.output_dir,
@@ -202,9 +213,9 @@ export class TaskStore {
     this.db
       .prepare(
         `INSERT INTO tasks (id, dialect, name, kind, mime, status, params, input_path, output_dir, stem, webhook_url,
-           webhook_header_name, webhook_header_value, webhook_status, upload_time, warnings)
+           webhook_header_name, webhook_header_value, webhook_status, upload_time, warnings, dialect_state)
          VALUES (@id, @dialect, @name, @kind, @mime, 'queued', @params, @inputPath, @outputDir, @stem, @webhookUrl,
-           @headerName, @headerValue, @webhookStatus, @uploadTime, @warnings)`,
+           @headerName, @headerValue, @webhookStatus, @uploadTime, @warnings, @dialectState)`,
       )
       .run({
         id: t.id,
@@ -222,6 +233,7 @@ export class TaskStore {
         webhookStatus: t.webhook ? 'set' : 'empty',
         uploadTime: now(),
         warnings: JSON.stringify(t.warnings ?? []),
+        dialectState: JSON.stringify(t.dialectState ?? {}),
       });
     return this.get(t.id)!;
   }
@@ -299,6 +311,24 @@ export class TaskStore {
   /** Keeps the record with status `deleted` (its files are gone). */
   markDeleted(id: string): void {
     this.db.prepare(`UPDATE tasks SET status = 'deleted', delete_time = ?, outputs = '{}' WHERE id = ?`).run(now(), id);
+  }
+
+  /** Merges `patch` into the task's dialect state; false when there is no such task. */
+  mergeDialectState(id: string, patch: DialectState): boolean {
+    return this.db.transaction(() => {
+      const row = this.db.prepare('SELECT dialect_state FROM tasks WHERE id = ?').get(id) as { dialect_state: string } | undefined;
+      if (!row) return false;
+      const state = { ...(JSON.parse(row.dialect_state) as DialectState), ...patch };
+      this.db.prepare('UPDATE tasks SET dialect_state = ? WHERE id = ?').run(JSON.stringify(state), id);
+      return true;
+    })();
+  }
+
+  /** Done tasks of one dialect that finished before `isoTime`, oldest first. */
+  doneBefore(dialect: string, isoTime: string): Task[] {
+    return (
+      this.db.prepare(`SELECT * FROM tasks WHERE status = 'done' AND dialect = ? AND end_time < ? ORDER BY seq`).all(dialect, isoTime) as Row[]
+    ).map(toTask);
   }
 
   remove(id: string): void {
