@@ -5,9 +5,9 @@ import { extname, join } from 'node:path';
 import type { Request, Response } from 'express';
 import { AppError, BadParameterError, NotFoundError } from '../../errors.ts';
 import type { Task } from '../../tasks/store.ts';
-import { safeStem } from '../../tasks/service.ts';
+import { safeStem, type QueueSlot } from '../../tasks/service.ts';
 import { probeUpload } from '../../pipeline/probe.ts';
-import { type Handler, type Route } from '../dialect.ts';
+import { type DialectContext, type Handler, type Route } from '../dialect.ts';
 import { receiveUpload } from '../upload.ts';
 import { MASKIT_IMAGE_FIELD, parseMaskitFields } from './params.ts';
 
@@ -92,32 +92,47 @@ const processImage =
     if (!(req.get('content-type') ?? '').toLowerCase().startsWith('multipart/form-data')) {
       throw new BadParameterError(MASKIT_IMAGE_FIELD, 'send multipart/form-data with the image in field "image"');
     }
-    const received = await receiveUpload(req, res, join(ctx.inputDir, '.incoming'), ctx.maxUploadMb).catch((err: unknown) => {
-      throw asMaskitStatus(err);
-    });
+    // The queue slot is taken before the body arrives: open uploads count against --queue-limit.
+    let slot: QueueSlot;
     try {
-      const fields = { ...((req.body as Record<string, unknown> | undefined) ?? {}) };
-      const parsed = parseMaskitFields(fields, ctx.classes, ctx.thresholds);
-      if (parsed.useWebhook && !opts.webhookUrl) {
-        throw new BadParameterError('useWebhook', 'this container has no webhook URL configured (start it with --maskit-webhook-url)');
-      }
-      const type = await probeUpload(received.path);
-      if (type.kind !== 'image') throw new BadParameterError(MASKIT_IMAGE_FIELD, 'must be a JPEG or PNG image');
-      const task = await ctx.service.accept({
-        dialect: DIALECT_NAME,
-        path: received.path,
-        originalName: received.originalName,
-        type,
-        params: parsed.params,
-        webhook: parsed.useWebhook ? { url: opts.webhookUrl! } : null,
-        dialectState: { metadata: parsed.metadata, useWebhook: parsed.useWebhook },
-      });
-      res.status(200).json({ jobid: task.id });
+      slot = ctx.service.reserve();
     } catch (err) {
-      await rm(received.path, { force: true });
       throw asMaskitStatus(err);
     }
+    try {
+      await acceptUpload(ctx, req, res, opts, slot);
+    } finally {
+      slot.release();
+    }
   };
+
+async function acceptUpload(ctx: DialectContext, req: Request, res: Response, opts: MaskitRouteOptions, slot: QueueSlot): Promise<void> {
+  const received = await receiveUpload(req, res, join(ctx.inputDir, '.incoming'), ctx.maxUploadMb).catch((err: unknown) => {
+    throw asMaskitStatus(err);
+  });
+  try {
+    const fields = { ...((req.body as Record<string, unknown> | undefined) ?? {}) };
+    const parsed = parseMaskitFields(fields, ctx.classes, ctx.thresholds);
+    if (parsed.useWebhook && !opts.webhookUrl) {
+      throw new BadParameterError('useWebhook', 'this container has no webhook URL configured (start it with --maskit-webhook-url)');
+    }
+    const type = await probeUpload(received.path, ctx.service.limits);
+    if (type.kind !== 'image') throw new BadParameterError(MASKIT_IMAGE_FIELD, 'must be a JPEG or PNG image');
+    const task = await ctx.service.accept({
+      dialect: DIALECT_NAME,
+      path: received.path,
+      originalName: received.originalName,
+      type,
+      params: parsed.params,
+      webhook: parsed.useWebhook ? { url: opts.webhookUrl! } : null,
+      dialectState: { metadata: parsed.metadata, useWebhook: parsed.useWebhook },
+    }, slot);
+    res.status(200).json({ jobid: task.id });
+  } catch (err) {
+    await rm(received.path, { force: true });
+    throw asMaskitStatus(err);
+  }
+}
 
 const imageStatus: Handler = (ctx, req, res) => {
   const task = jobOf(ctx, req);

@@ -8,6 +8,7 @@ import type { Task } from '../../tasks/store.ts';
 import { probeUpload } from '../../pipeline/probe.ts';
 import { convertRawUpload } from '../../pipeline/image/raw.ts';
 import type { Handler, Route, DialectContext } from '../dialect.ts';
+import type { QueueSlot } from '../../tasks/service.ts';
 import { receiveUpload } from '../upload.ts';
 import { buildContext, type ContextDetection, type PekatContext } from './context.ts';
 import { contextHeaders, contextInBody } from './framing.ts';
@@ -38,6 +39,16 @@ async function receive(ctx: DialectContext, req: Parameters<Handler>[1], res: Re
   // PEKAT reads the body as bytes whatever it is labelled (curl --data-binary says form-urlencoded); what
   // the bytes are is decided from the bytes.
   if (!(req.get('content-type') ?? '').toLowerCase().startsWith('multipart/form-data')) req.headers['content-type'] = 'application/octet-stream';
+  // The queue slot is taken before the body arrives: open uploads count against --queue-limit.
+  const slot = ctx.service.reserve();
+  try {
+    return await receiveReserved(ctx, req, res, request, slot);
+  } finally {
+    slot.release();
+  }
+}
+
+async function receiveReserved(ctx: DialectContext, req: Parameters<Handler>[1], res: Response, request: PekatRequest, slot: QueueSlot): Promise<Task> {
   const received = await receiveUpload(req, res, join(ctx.inputDir, '.incoming'), ctx.maxUploadMb).catch((err: unknown) => {
     if (err instanceof BadParameterError && (err.parameter === 'body' || err.parameter === 'fileobject')) {
       throw new BadParameterError('body', 'the request has no image: send its bytes as the body (Content-Type: application/octet-stream)');
@@ -46,7 +57,7 @@ async function receive(ctx: DialectContext, req: Parameters<Handler>[1], res: Re
   });
   try {
     if (request.frame) await convertRawUpload(received.path, request.frame);
-    const type = await probeUpload(received.path);
+    const type = await probeUpload(received.path, ctx.service.limits);
     if (type.kind !== 'image') {
       throw new UnsupportedMediaTypeError('send a JPEG or PNG to /analyze_image, or raw BGR, grey or BayerRG8 pixels to /analyze_raw_image');
     }
@@ -57,7 +68,7 @@ async function receive(ctx: DialectContext, req: Parameters<Handler>[1], res: Re
       type,
       params: pekatParams(request, ctx.classes, ctx.thresholds),
       webhook: null,
-    });
+    }, slot);
   } catch (err) {
     await rm(received.path, { force: true });
     throw err;
