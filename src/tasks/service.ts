@@ -108,7 +108,13 @@ export class TaskService {
   }
 
   get queueStats() {
-    return { waiting: this.queue.size + this.reserved, running: this.queue.pending, limit: this.opts.queueLimit, concurrency: this.opts.concurrency };
+    return { waiting: this.waiting(), running: this.queue.pending, limit: this.opts.queueLimit, concurrency: this.opts.concurrency };
+  }
+
+  /** Tasks queued, plus reserved uploads that will find no idle worker (those that will are not waiting). */
+  private waiting(): number {
+    const idleWorkers = Math.max(0, this.opts.concurrency - this.queue.pending);
+    return this.queue.size + Math.max(0, this.reserved - idleWorkers);
   }
 
   /** Limits every dialect applies when it checks an upload (probeUpload) before accepting it. */
@@ -124,7 +130,11 @@ export class TaskService {
   reserve(): QueueSlot {
     if (!this.engine && !this.opts.run) throw new ModelsUnavailableError(`the detection models could not be loaded: ${this.engineError}`);
     if (!this.accepting) throw new AppError(503, 'shutting_down', 'the server is shutting down; retry shortly');
-    if (this.queue.size + this.reserved >= this.opts.queueLimit) throw new QueueFullError(this.retryAfterSeconds(), this.opts.queueLimit);
+    // One more reservation must not take the tasks that will wait past the limit.
+    this.reserved++;
+    const over = this.waiting() > this.opts.queueLimit;
+    this.reserved--;
+    if (over) throw new QueueFullError(this.retryAfterSeconds(), this.opts.queueLimit);
     this.reserved++;
     let held = true;
     return {
@@ -340,7 +350,7 @@ export class TaskService {
   }
 
   private retryAfterSeconds(): number {
-    return Math.max(1, Math.ceil((this.queue.size + this.reserved) / Math.max(1, this.opts.concurrency)));
+    return Math.max(1, Math.ceil(this.waiting() / Math.max(1, this.opts.concurrency)));
   }
 
   private enqueue(id: string): void {
