@@ -87,3 +87,10 @@ export class ModelsUnavailableError extends AppError {
     super(500, 'models_unavailable', message);
   }
 }
+
+/** A model pack could not be fetched or verified (nothing of it was installed). */
+export class ModelPackError extends AppError {
+  constructor(message: string) {
+    super(502, 'model_pack_failed', message);
+  }
+}

@@ -34,6 +34,8 @@ export async function startServer(config: ServeConfig, log: Logger): Promise<Run
       provider: config.provider,
       modelsDir: config.modelsDir,
       faceSearch: config.faceSearch,
+      packsDir: config.packsDir,
+      faceDetector: config.faceDetector,
       threads: config.threads || undefined,
       log: (level, message) => log[level](message),
     });
