@@ -67,6 +67,7 @@ export async function startServer(config: ServeConfig, log: Logger): Promise<Run
       classes: config.classes,
       thresholds: config.thresholds,
       provider: engine?.provider ?? null,
+      faceDetector: engine?.faceDetector ?? null,
       engineError,
       version: VERSION,
       inputDir: config.inputDir,

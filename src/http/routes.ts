@@ -20,6 +20,7 @@ export interface ApiContext {
   classes: readonly ObjectClass[];
   thresholds: Record<ObjectClass, number>;
   provider: string | null;
+  faceDetector?: string | null;
   engineError: string | null;
   version: string;
   inputDir: string;
@@ -125,6 +126,7 @@ const status: Handler = (ctx, _req, res) => {
     status: ctx.provider ? 'ok' : 'down',
     version: ctx.version,
     provider: ctx.provider,
+    faceDetector: ctx.faceDetector ?? null,
     classes: ctx.classes,
     queue: ctx.service.queueStats,
     tasks: ctx.service.store.countByStatus(),
