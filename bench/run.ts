@@ -103,12 +103,13 @@ async function main(): Promise<void> {
     for (const set of CLASS_SETS) {
       let engine: DetectionEngine;
       try {
-        engine = await createDetectionEngine({ classes: set.classes, provider: 'cpu' });
+        // ANONYMISER_PACKS_DIR (e.g. a folder filled by `anonymiser models fetch`) benches the model packs too.
+        engine = await createDetectionEngine({ classes: set.classes, provider: 'cpu', packsDir: process.env.ANONYMISER_PACKS_DIR });
       } catch (err) {
         print(`${set.label}: engine unavailable: ${(err as Error).message}`);
         continue;
       }
-      print(`${set.label} (provider ${engine.provider}):`);
+      print(`${set.label} (provider ${engine.provider}${engine.faceDetector ? `, faces by ${engine.faceDetector}` : ''}):`);
       try {
         for (const image of images) for (const line of await benchImage(engine, image, set.classes, join(dir, 'out'))) print(line);
       } finally {

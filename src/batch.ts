@@ -52,6 +52,8 @@ export async function runBatch(opts: BatchOptions): Promise<number> {
     provider: opts.engine.provider,
     modelsDir: opts.engine.modelsDir,
     faceSearch: opts.engine.faceSearch,
+    packsDir: opts.engine.packsDir,
+    faceDetector: opts.engine.faceDetector,
     threads: opts.engine.threads || undefined,
     log: (_level, message) => log(message),
   });

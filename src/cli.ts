@@ -1,6 +1,6 @@
-// Command-line entry: `anonymiser serve | process | eval`.
+// Command-line entry: `anonymiser serve | process | eval | models`.
 import { Command, Option } from 'commander';
-import { addDialectOptions, addEngineOptions, addServeOptions, engineConfigFrom, serveConfigFrom } from './config.ts';
+import { addDialectOptions, addEngineOptions, addModelFetchOptions, addModelMirrorOption, addServeOptions, engineConfigFrom, modelFetchConfigFrom, serveConfigFrom } from './config.ts';
 import { createLogger } from './log.ts';
 import { VERSION } from './version.ts';
 import { cliParameters, defaultParams } from './http/celantur/params.ts';
@@ -62,27 +62,61 @@ processCmd
     process.exitCode = code;
   });
 
-addEngineOptions(
-  program
-    .command('eval')
-    .description('measure detection quality on an annotated dataset (annotations.json as in ../shared/eval)')
-    .requiredOption('--dataset <dir>', 'folder with annotations.json and the images')
-    .option('--limit <n>', 'only the first n images', (v) => Number.parseInt(v, 10))
-    .option('--json <file>', 'also write the full report as JSON'),
+addModelMirrorOption(
+  addEngineOptions(
+    program
+      .command('eval')
+      .description('measure detection quality on an annotated dataset (annotations.json as in ../shared/eval)')
+      .requiredOption('--dataset <dir>', 'folder with annotations.json and the images')
+      .option('--limit <n>', 'only the first n images', (v) => Number.parseInt(v, 10))
+      .option('--json <file>', 'also write the full report as JSON')
+      .addOption(
+        new Option('--packs <mode>', 'installed: models as serve would use them; with: the default model packs (from --packs-dir, or fetched from --model-mirror into a temporary folder); without: bundled models only; both: a table each')
+          .choices(['installed', 'with', 'without', 'both'])
+          .default('installed'),
+      ),
+  ),
 ).action(async (opts: Record<string, unknown>) => {
-  const { runEvaluation, formatEvalTable } = await import('./eval/index.ts');
+  const { runPackEvaluations, formatEvalTable } = await import('./eval/index.ts');
   const engine = engineConfigFrom(opts);
-  const report = await runEvaluation({
+  const reports = await runPackEvaluations({
     dataset: String(opts.dataset),
     classes: engine.classes,
     provider: engine.provider,
+    modelsDir: engine.modelsDir,
+    packsDir: engine.packsDir,
+    faceDetector: engine.faceDetector,
+    faceSearch: engine.faceSearch,
     limit: opts.limit as number | undefined,
+    packs: opts.packs as 'installed' | 'with' | 'without' | 'both',
+    mirror: modelFetchConfigFrom(opts).mirror,
     log: (message: string) => process.stderr.write(`${message}\n`),
   });
-  process.stdout.write(`${formatEvalTable(report)}\n`);
+  const many = reports.length > 1;
+  process.stdout.write(`${reports.map((r) => `${many ? `== ${r.label}\n` : ''}${formatEvalTable(r.report)}`).join('\n\n')}\n`);
   if (opts.json) {
     const { writeFile } = await import('node:fs/promises');
-    await writeFile(String(opts.json), JSON.stringify(report, null, 2));
+    await writeFile(String(opts.json), JSON.stringify(many ? reports : reports[0]!.report, null, 2));
+  }
+});
+
+const models = program.command('models').description('model packs: weights downloaded instead of shipped (models/packs.json)');
+addModelFetchOptions(
+  models
+    .command('fetch')
+    .description('download, verify (size, sha256) and install model packs; default: the packs marked default')
+    .argument('[pack...]'),
+).action(async (names: string[], opts: Record<string, unknown>) => {
+  const { fetchPacks } = await import('./detect/pack-fetch.ts');
+  const config = modelFetchConfigFrom(opts);
+  await fetchPacks({ names, packsDir: config.packsDir, mirror: config.mirror, log: (m) => process.stderr.write(`${m}\n`) });
+});
+addModelFetchOptions(models.command('list').description('the packs of the manifest and whether they are installed')).action(async (opts: Record<string, unknown>) => {
+  const { modelPacks, packInstalled, upstreamUrl } = await import('./detect/packs.ts');
+  const { packsDir } = modelFetchConfigFrom(opts);
+  for (const p of modelPacks()) {
+    process.stdout.write(`${p.name}${p.default ? ' (default)' : ''}: ${packInstalled(p, packsDir) ? 'installed' : 'not installed'} in ${packsDir}; ${p.description}\n`);
+    for (const f of p.files) process.stdout.write(`  ${f.file} ${f.bytes} bytes sha256 ${f.sha256} ${f.licence} ${upstreamUrl(f)}\n`);
   }
 });
 

@@ -3,8 +3,10 @@ import { resolve, join } from 'node:path';
 import { Command, Option } from 'commander';
 import { OBJECT_CLASSES, DEFAULT_THRESHOLDS, type ObjectClass } from './types.ts';
 import type { ExecutionProviderChoice } from './detect/types.ts';
+import { FACE_DETECTOR_CHOICES, type FaceDetectorChoice } from './detect/types.ts';
 import { FACE_SEARCH_LEVELS, type FaceSearch } from './detect/face-ensemble.ts';
 import { DEFAULT_MAX_PIXELS } from './pipeline/limits.ts';
+import { DEFAULT_MODELS_DIR } from './detect/session.ts';
 
 export interface EngineConfig {
   classes: ObjectClass[];
@@ -14,6 +16,9 @@ export interface EngineConfig {
   thresholds: Record<ObjectClass, number>;
   modelsDir?: string;
   faceSearch: FaceSearch;
+  /** Downloaded model packs (default: the models folder). */
+  packsDir?: string;
+  faceDetector: FaceDetectorChoice;
 }
 
 export interface ServeConfig extends EngineConfig {
@@ -146,6 +151,13 @@ export function addEngineOptions(cmd: Command): Command {
         .choices(FACE_SEARCH_LEVELS as string[])
         .default('balanced')
         .env('ANONYMISER_FACE_SEARCH'),
+    )
+    .addOption(packsDirOption())
+    .addOption(
+      new Option('--face-detector <name>', 'faces from: auto (the yunet model pack when installed, else the bundled ensemble), yunet (required), ensemble')
+        .choices(FACE_DETECTOR_CHOICES as string[])
+        .default('auto')
+        .env('ANONYMISER_FACE_DETECTOR'),
     );
   for (const cls of OBJECT_CLASSES) {
     const env = `ANONYMISER_${cls.toUpperCase().replace('-', '_')}_THRESHOLD`;
@@ -157,6 +169,37 @@ export function addEngineOptions(cmd: Command): Command {
     );
   }
   return cmd;
+}
+
+function packsDirOption(): Option {
+  return new Option('--packs-dir <dir>', 'folder of downloaded model packs (default: the models folder)').env('ANONYMISER_PACKS_DIR');
+}
+
+function modelMirrorOption(): Option {
+  return new Option('--model-mirror <url|dir>', "fetch model packs from an operator's mirror (base URL or folder, files by name) instead of their upstream URLs").env('ANONYMISER_MODEL_MIRROR');
+}
+
+/** Options of `anonymiser models fetch`. */
+export function addModelFetchOptions(cmd: Command): Command {
+  return cmd.addOption(packsDirOption()).addOption(modelMirrorOption());
+}
+
+/** The mirror option alone, for commands that take engine options already (eval). */
+export function addModelMirrorOption(cmd: Command): Command {
+  return cmd.addOption(modelMirrorOption());
+}
+
+export interface ModelFetchConfig {
+  packsDir: string;
+  mirror?: string;
+}
+
+export function modelFetchConfigFrom(opts: RawOptions): ModelFetchConfig {
+  const mirror = opts.modelMirror ? String(opts.modelMirror) : undefined;
+  return {
+    packsDir: resolve(String(opts.packsDir ?? opts.modelsDir ?? DEFAULT_MODELS_DIR)),
+    mirror: mirror && !/^https?:\/\//i.test(mirror) ? resolve(mirror) : mirror,
+  };
 }
 
 export function addServeOptions(cmd: Command): Command {
@@ -333,6 +376,8 @@ export function engineConfigFrom(opts: RawOptions): EngineConfig {
     thresholds,
     modelsDir: opts.modelsDir ? resolve(String(opts.modelsDir)) : undefined,
     faceSearch: (opts.faceSearch as FaceSearch) ?? 'balanced',
+    packsDir: opts.packsDir ? resolve(String(opts.packsDir)) : undefined,
+    faceDetector: (opts.faceDetector as FaceDetectorChoice) ?? 'auto',
   };
 }
 

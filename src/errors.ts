@@ -178,3 +178,10 @@ export class WebhookTargetRefusedError extends AppError {
     super(400, 'webhook_refused', `webhook: ${reason}`, { parameter: 'webhook' });
   }
 }
+
+/** A model pack could not be fetched or verified (nothing of it was installed). */
+export class ModelPackError extends AppError {
+  constructor(message: string) {
+    super(502, 'model_pack_failed', message);
+  }
+}

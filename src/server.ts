@@ -69,6 +69,8 @@ export async function startServer(config: ServeConfig, log: Logger, options: Ser
     provider: config.provider,
     modelsDir: config.modelsDir,
     faceSearch: config.faceSearch,
+    packsDir: config.packsDir,
+    faceDetector: config.faceDetector,
     threads: config.threads || undefined,
   };
   try {
@@ -112,6 +114,7 @@ export async function startServer(config: ServeConfig, log: Logger, options: Ser
       classes: config.classes,
       thresholds: config.thresholds,
       provider: runner?.provider ?? engine?.provider ?? null,
+      faceDetector: runner?.faceDetector ?? engine?.faceDetector ?? null,
       engineError,
       version: VERSION,
       inputDir: config.inputDir,

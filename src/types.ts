@@ -93,7 +93,7 @@ export const DEFAULT_THRESHOLDS: Record<ObjectClass, number> = {
   face: 0.34,
   'license-plate': 0.5,
   person: 0.35,
-  vehicle: 0.34,
+  vehicle: 0.3,
 };
 
 export const DEFAULT_PARAMS: ProcessParams = {

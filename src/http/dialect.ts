@@ -21,6 +21,8 @@ export interface DialectContext {
   classes: readonly ObjectClass[];
   thresholds: Record<ObjectClass, number>;
   provider: string | null;
+  /** The face detector in use (face:yunet with the pack installed, else the bundled ensemble); null without faces. */
+  faceDetector?: string | null;
   engineError: string | null;
   version: string;
   inputDir: string;

@@ -26,7 +26,7 @@ export interface SerializedError {
 }
 
 export type FromWorker =
-  | { type: 'ready'; provider: string; classes: string[] }
+  | { type: 'ready'; provider: string; classes: string[]; faceDetector: string | null }
   | { type: 'init-error'; message: string }
   | { type: 'log'; level: 'info' | 'warn' | 'error' | 'debug'; message: string }
   | { type: 'progress'; id: number; done: number; total: number }
@@ -63,7 +63,7 @@ async function main(): Promise<void> {
     post({ type: 'init-error', message: (err as Error).message });
     return;
   }
-  post({ type: 'ready', provider: engine.provider, classes: [...engine.classes] });
+  post({ type: 'ready', provider: engine.provider, classes: [...engine.classes], faceDetector: engine.faceDetector ?? null });
 }
 
 port.on('message', (m: ToWorker) => {
