@@ -53,6 +53,7 @@ export async function runBatch(opts: BatchOptions): Promise<number> {
     modelsDir: opts.engine.modelsDir,
     faceSearch: opts.engine.faceSearch,
     threads: opts.engine.threads || undefined,
+    detectEvery: opts.engine.detectEvery,
     log: (_level, message) => log(message),
   });
   const bars = opts.progress && process.stderr.isTTY

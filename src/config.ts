@@ -5,6 +5,7 @@ import { OBJECT_CLASSES, DEFAULT_THRESHOLDS, type ObjectClass } from './types.ts
 import type { ExecutionProviderChoice } from './detect/types.ts';
 import { FACE_SEARCH_LEVELS, type FaceSearch } from './detect/face-ensemble.ts';
 import { DEFAULT_MAX_PIXELS } from './pipeline/limits.ts';
+import { DEFAULT_DETECT_EVERY } from './pipeline/video/stride.ts';
 
 export interface EngineConfig {
   classes: ObjectClass[];
@@ -14,6 +15,8 @@ export interface EngineConfig {
   thresholds: Record<ObjectClass, number>;
   modelsDir?: string;
   faceSearch: FaceSearch;
+  /** --detect-every: video frames are detected every Nth frame, boxes carried between. */
+  detectEvery: number;
 }
 
 export interface ServeConfig extends EngineConfig {
@@ -139,6 +142,12 @@ export function addEngineOptions(cmd: Command): Command {
         .choices(FACE_SEARCH_LEVELS as string[])
         .default('balanced')
         .env('ANONYMISER_FACE_SEARCH'),
+    )
+    .addOption(
+      new Option('--detect-every <n>', 'video: run the detectors on every Nth frame and carry the boxes between (template search, grown by the uncertainty); scene cuts are always detected; 1: every frame')
+        .argParser(parseIntStrict('--detect-every', 1, 30))
+        .default(DEFAULT_DETECT_EVERY)
+        .env('ANONYMISER_DETECT_EVERY'),
     );
   for (const cls of OBJECT_CLASSES) {
     const env = `ANONYMISER_${cls.toUpperCase().replace('-', '_')}_THRESHOLD`;
@@ -273,6 +282,7 @@ export function engineConfigFrom(opts: RawOptions): EngineConfig {
     thresholds,
     modelsDir: opts.modelsDir ? resolve(String(opts.modelsDir)) : undefined,
     faceSearch: (opts.faceSearch as FaceSearch) ?? 'balanced',
+    detectEvery: (opts.detectEvery as number) ?? DEFAULT_DETECT_EVERY,
   };
 }
 

@@ -58,6 +58,7 @@ export async function startServer(config: ServeConfig, log: Logger, options: Ser
     modelsDir: config.modelsDir,
     faceSearch: config.faceSearch,
     threads: config.threads || undefined,
+    detectEvery: config.detectEvery,
   };
   try {
     if (config.pipelineThread) {

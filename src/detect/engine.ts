@@ -20,6 +20,8 @@ export interface DetectionEngine {
   readonly provider: ActiveProvider;
   /** Classes this engine can detect. */
   readonly classes: readonly ObjectClass[];
+  /** --detect-every: the video pipeline runs this engine on every Nth frame (absent: the pipeline's default). */
+  readonly detectEvery?: number;
   detect(image: RgbImage, options: DetectOptions): Promise<EngineResult>;
   dispose(): Promise<void>;
 }
@@ -32,6 +34,8 @@ export interface CreateEngineOptions {
   threads?: number;
   /** Work spent on faces in frames over 1024 px (default balanced). */
   faceSearch?: FaceSearch;
+  /** --detect-every, handed to the video pipeline with the engine. */
+  detectEvery?: number;
   log?: EngineLog;
 }
 
@@ -69,7 +73,7 @@ export async function createDetectionEngine(options: CreateEngineOptions): Promi
       else options.log?.('warn', `${SELFIE_MODEL_FILE} not found; persons are covered by their boxes`);
     }
     const provider = await factory.activeProvider();
-    return new Engine(factory, provider, [...options.classes], { face, plate, objects, masker });
+    return new Engine(factory, provider, [...options.classes], { face, plate, objects, masker }, options.detectEvery);
   } catch (err) {
     await factory.dispose();
     throw err;
@@ -82,6 +86,7 @@ class Engine implements DetectionEngine {
     readonly provider: ActiveProvider,
     readonly classes: readonly ObjectClass[],
     private readonly detectors: { face?: Detector; plate?: PlateDetector; objects?: ObjectDetector; masker?: PersonMasker },
+    readonly detectEvery?: number,
   ) {}
 
   async detect(image: RgbImage, options: DetectOptions): Promise<EngineResult> {

@@ -15,6 +15,8 @@ import { probeMedia, rationalToNumber, requireFfmpeg, type MediaInfo } from './f
 import { buildFrameMetadata } from '../../render/index.ts';
 import { VideoMetadataWriter } from './metadata.ts';
 import { LookaheadTracker, type TrackedFrame, type TrackerOptions } from './tracker.ts';
+import { StrideScheduler, type StrideOptions } from './stride.ts';
+import { clipBox } from '../../detect/boxes.ts';
 
 export interface FrameDetector {
   detect(image: RgbImage, options: DetectOptions): Promise<EngineResult>;
@@ -31,6 +33,8 @@ export interface VideoStreamJob {
   detector: FrameDetector;
   render: FrameRenderer;
   tracker?: Partial<TrackerOptions>;
+  /** Detection stride (`detectEvery`) and its scene-cut and search settings; DEFAULT_STRIDE_OPTIONS when absent. */
+  stride?: Partial<StrideOptions>;
   onProgress?: (framesDone: number, framesTotal: number) => void;
   signal?: AbortSignal;
 }
@@ -47,6 +51,8 @@ export interface VideoStreamResult {
   /** What happened to the audio: copied bit for bit, or re-encoded to AAC for codecs MP4 cannot hold. */
   audio: 'copied' | 're-encoded to aac' | 'none';
   media: MediaInfo;
+  /** Frames the detectors ran on, by reason, and frames whose boxes were carried ('carry'). */
+  detectedFrames: StrideScheduler['counts'];
   /** Milliseconds. Stages overlap (detection of one frame runs while another is rendered and encoded). */
   timings: Record<string, number>;
 }
@@ -90,6 +96,7 @@ export async function runVideoStream(job: VideoStreamJob): Promise<VideoStreamRe
   job.signal?.addEventListener('abort', stopProcesses, { once: true });
 
   const tracker = new LookaheadTracker<RgbImage>({ frameWidth: width, frameHeight: height, ...job.tracker });
+  const stride = new StrideScheduler(job.stride);
   const detectOptions: DetectOptions = { classes: job.params.classes, thresholds: job.params.thresholds };
   let framesDone = 0;
 
@@ -147,11 +154,18 @@ export async function runVideoStream(job: VideoStreamJob): Promise<VideoStreamRe
       if (job.signal?.aborted) throw abortError(job.signal);
       if (next.done) break;
       t = performance.now();
-      const { detections } = await job.detector.detect(next.value, detectOptions);
+      const carry = stride.plan(next.value) === 'carry';
+      let detections: Detection[];
+      if (carry) {
+        detections = stride.carry().map((d) => ({ ...d, box: clipBox(d.box, width, height) })).filter((d) => d.box.x1 > d.box.x0 && d.box.y1 > d.box.y0);
+      } else {
+        detections = (await job.detector.detect(next.value, detectOptions)).detections;
+        stride.detected(detections);
+      }
       const spent = performance.now() - t;
       timings.detect! += spent;
       detectMs.set(framesIn++, spent);
-      for (const ready of tracker.push(next.value, detections)) await queueEmit(ready);
+      for (const ready of tracker.push(next.value, detections, carry)) await queueEmit(ready);
     }
     for (const ready of tracker.flush()) await queueEmit(ready);
     await pendingEmit;
@@ -188,6 +202,7 @@ export async function runVideoStream(job: VideoStreamJob): Promise<VideoStreamRe
     hasAudio: media.hasAudio,
     audio: !media.hasAudio || !writesVideo ? 'none' : audioCopied ? 'copied' : 're-encoded to aac',
     media,
+    detectedFrames: { ...stride.counts },
     timings,
   };
 }
