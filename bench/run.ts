@@ -120,8 +120,8 @@ async function main(): Promise<void> {
     // ---- video (added by the video pipeline engineer: bench/video.ts exports benchVideo(): Promise<string[]>) ----
     const videoBench = new URL('./video.ts', import.meta.url);
     if (existsSync(videoBench)) {
-      const { benchVideo } = (await import(videoBench.href)) as { benchVideo: () => Promise<string[]> };
-      for (const line of await benchVideo()) print(line);
+      const { benchVideo } = (await import(videoBench.href)) as typeof import("./video.ts");
+      for (const line of (await benchVideo()).lines) print(line);
     } else {
       print('video: bench/video.ts not present yet');
     }

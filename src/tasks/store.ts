@@ -1,4 +1,5 @@
 // Task records in SQLite (WAL). The only module that writes SQL.
+import type { MediaInfo } from '../pipeline/video/ffmpeg.ts';
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -57,6 +58,8 @@ export interface Task {
   startTime: string | null;
   endTime: string | null;
   deleteTime: string | null;
+  /** A video's ffprobe result, taken when the upload was checked; the pipeline does not probe again (null: images, older tasks). */
+  probe: MediaInfo | null;
 }
 
 export interface NewTask {
@@ -71,6 +74,7 @@ export interface NewTask {
   stem: string;
   webhook: WebhookTarget | null;
   warnings?: string[];
+  probe?: MediaInfo;
 }
 
 interface Row {
@@ -100,6 +104,7 @@ interface Row {
   start_time: string | null;
   end_time: string | null;
   delete_time: string | null;
+  probe: string | null;
   seq: number;
 }
 
@@ -139,6 +144,8 @@ const ADDED_COLUMNS: { name: string; definition: string }[] = [
   { name: 'dialect', definition: "TEXT NOT NULL DEFAULT 'celantur'" },
   { name: 'error_code', definition: 'TEXT' },
   { name: 'warnings', definition: "TEXT NOT NULL DEFAULT '[]'" },
+  // The upload's probe (videos), so that the pipeline does not run ffprobe a second time.
+  { name: 'probe', definition: 'TEXT' },
 ];
 
 function toTask(r: Row): Task {
@@ -169,6 +176,7 @@ function toTask(r: Row): Task {
     startTime: r.start_time,
     endTime: r.end_time,
     deleteTime: r.delete_time,
+    probe: r.probe ? (JSON.parse(r.probe) as MediaInfo) : null,
   };
 }
 
@@ -202,9 +210,9 @@ export class TaskStore {
     this.db
       .prepare(
         `INSERT INTO tasks (id, dialect, name, kind, mime, status, params, input_path, output_dir, stem, webhook_url,
-           webhook_header_name, webhook_header_value, webhook_status, upload_time, warnings)
+           webhook_header_name, webhook_header_value, webhook_status, upload_time, warnings, probe)
          VALUES (@id, @dialect, @name, @kind, @mime, 'queued', @params, @inputPath, @outputDir, @stem, @webhookUrl,
-           @headerName, @headerValue, @webhookStatus, @uploadTime, @warnings)`,
+           @headerName, @headerValue, @webhookStatus, @uploadTime, @warnings, @probe)`,
       )
       .run({
         id: t.id,
@@ -222,6 +230,7 @@ export class TaskStore {
         webhookStatus: t.webhook ? 'set' : 'empty',
         uploadTime: now(),
         warnings: JSON.stringify(t.warnings ?? []),
+        probe: t.probe ? JSON.stringify(t.probe) : null,
       });
     return this.get(t.id)!;
   }

@@ -3,6 +3,7 @@
 import { anonymise } from '../../render/index.ts';
 import type { MediaJob } from '../job.ts';
 import { runVideoStream, type VideoStreamResult } from './stream.ts';
+import type { MediaInfo } from './ffmpeg.ts';
 import { DEFAULT_DETECT_EVERY } from './stride.ts';
 
 export { probeMedia, resolveFfmpeg, type MediaInfo, type Rational } from './ffmpeg.ts';
@@ -16,6 +17,8 @@ export interface VideoJob extends MediaJob {
   signal?: AbortSignal;
   /** Run the detectors on every Nth frame and carry the boxes between (default: the engine's --detect-every). */
   detectEvery?: number;
+  /** The upload's probe (stored on the task); probed here when absent. */
+  media?: MediaInfo;
 }
 
 /** `outputs.anonymised` is `${stem}.mp4`, absent for method "detect"; `outputs.metadataFiles` are `${stem}-<start>-<end>.json` beside it. */
@@ -32,6 +35,7 @@ export async function processVideo(job: VideoJob): Promise<VideoResult> {
     stride: { detectEvery: job.detectEvery ?? job.engine.detectEvery ?? DEFAULT_DETECT_EVERY },
     onProgress: job.onProgress,
     signal: job.signal,
+    media: job.media,
   });
   const { media: _media, ...rest } = result;
   return rest;
