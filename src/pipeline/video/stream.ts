@@ -3,8 +3,8 @@
 //   frame loop decode → detect (every Nth frame, boxes carried between: stride.ts) → track (look-ahead);
 //   frame sink render → encode, plus per-frame metadata, overlapping the next frame's detection;
 //   finalise   flush the metadata, close the encoder, move the file into place.
-// At most lookahead + 2 frames are alive at once (the tracker's window, one being rendered/encoded,
-// one being detected); both pipes apply backpressure, so memory does not grow with video length.
+// At most lookahead + 3 frames are alive at once (the tracker's window, one being rendered/encoded,
+// one being detected, one being read ahead); both pipes apply backpressure, so memory does not grow with video length.
 
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -177,9 +177,18 @@ async function frameLoop(video: OpenVideo, job: VideoStreamJob, sink: FrameSink,
   const tracker = new LookaheadTracker<RgbImage>({ frameWidth: width, frameHeight: height, ...job.tracker });
   const detectOptions: DetectOptions = { classes: job.params.classes, thresholds: job.params.thresholds };
   const frames = video.decoder.frames[Symbol.asyncIterator]();
+  // Read-ahead of one frame: the next frame comes through the pipe while this one is detected
+  // (between the detector's awaits), instead of after it.
+  const read = () => {
+    const p = frames.next();
+    p.catch(() => {}); // rethrown where it is awaited
+    return p;
+  };
+  let ahead = read();
   for (let index = 0; ; index++) {
     let t = performance.now();
-    const next = await frames.next().catch((err: Error) => {
+    const current = ahead;
+    const next = await current.catch((err: Error) => {
       checkAborted(job.signal);
       // ffmpeg's stderr names paths and binaries: it goes to the log (internal), not to the user.
       if (/decoder .*not found|unknown codec|no decoder|codec not currently supported/i.test(err.message)) {
@@ -190,6 +199,7 @@ async function frameLoop(video: OpenVideo, job: VideoStreamJob, sink: FrameSink,
     timings.decodeWait! += performance.now() - t;
     checkAborted(job.signal);
     if (next.done) break;
+    ahead = read();
     t = performance.now();
     const carry = stride.plan(next.value) === 'carry';
     let detections: Detection[];
