@@ -132,9 +132,8 @@ async function main(): Promise<void> {
     const videoBench = new URL('./video.ts', import.meta.url);
     if (existsSync(videoBench)) {
       const { benchVideo } = (await import(videoBench.href)) as typeof import("./video.ts");
-      const v = await benchVideo();
+      const v = await benchVideo(print);
       video = v.figures;
-      for (const line of v.lines) print(line);
     } else {
       print('video: bench/video.ts not present yet');
     }

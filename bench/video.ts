@@ -127,11 +127,18 @@ export interface VideoFigures {
   peakRssMb: number;
 }
 
-export async function benchVideo(): Promise<{ lines: string[]; figures: VideoFigures }> {
+/** `print` gets each line as soon as it is measured (a long run cut short keeps what it had). */
+export async function benchVideo(print: (line: string) => void = () => {}): Promise<{ lines: string[]; figures: VideoFigures }> {
   const dir = await mkdtemp(join(tmpdir(), 'bench-video-'));
   const lines: string[] = [];
+  const say = (...more: string[]) => {
+    lines.push(...more);
+    more.forEach((l) => print(l));
+  };
   const classes: ObjectClass[] = ['face', 'license-plate'];
   const stride = Number(process.env.BENCH_DETECT_EVERY ?? DEFAULT_DETECT_EVERY);
+  /** Other strides measured beside the default (BENCH_OTHER_STRIDES, comma-separated), to choose the default from. */
+  const others = (process.env.BENCH_OTHER_STRIDES ?? '').split(',').map(Number).filter((n) => n > 1 && n !== stride);
   const figures: VideoFigures = { fps1080: 0, floorFps: 0, detectEvery: stride, coverage: [], peakRssMb: 0 };
   try {
     const clip = join(dir, 'clip1080.mp4');
@@ -149,7 +156,7 @@ export async function benchVideo(): Promise<{ lines: string[]; figures: VideoFig
     figures.peakRssMb = Math.max(every.peakRssMb, full.peakRssMb);
     figures.coverage.push({ clip: '1080p pan', coverage: cov });
     const d = full.result.detectedFrames;
-    lines.push(
+    say(
       `video 1080p (${n} frames, faces.jpg panned; x264 ${X264_PRESET} crf ${crfFromQuality(DEFAULT_PARAMS.quality)}):`,
       `  codec floor (ffmpeg decode+encode alone): ${fps(floorMs)} fps (${floorMs.toFixed(0)} ms)`,
       `  pipeline, no classes (RGB pipes only):    ${fps(passthrough.ms)} fps, ${(passthrough.ms / floorMs).toFixed(2)}x floor`,
@@ -158,6 +165,12 @@ export async function benchVideo(): Promise<{ lines: string[]; figures: VideoFig
       `  stride ${stride} boxes cover stride-1 boxes: min frame ${pct(cov.minFrame)}, overall ${pct(cov.overall)}, ${cov.framesBelow98} of ${cov.framesWithBoxes} frames under 98 %`,
       `  per frame (stride ${stride}): detect ${(t.detect! / n).toFixed(0)} ms, render ${(t.render! / n).toFixed(0)} ms, encoder wait ${(t.encodeWait! / n).toFixed(0)} ms, decoder wait ${(t.decodeWait! / n).toFixed(0)} ms`,
     );
+
+    for (const k of others) {
+      const o = await timedProcess(clip, join(dir, 'out'), `faces-plates-s${k}`, classes, k);
+      const c = await strideCoverage(join(dir, 'out'), 'faces-plates-1', join(dir, 'out'), `faces-plates-s${k}`, 1920, 1080, n);
+      say(`  --detect-every ${k}: ${fps(o.ms)} fps; coverage of stride-1 boxes min frame ${pct(c.minFrame)}, overall ${pct(c.overall)}, ${c.framesBelow98} of ${c.framesWithBoxes} frames under 98 %`);
+    }
 
     // Real clips (../shared/eval/videos, not in the repository): the same stride check, no annotations needed.
     const realFrames = Number(process.env.BENCH_VIDEO_REAL_FRAMES ?? 60);
@@ -169,19 +182,24 @@ export async function benchVideo(): Promise<{ lines: string[]; figures: VideoFig
         const b = await timedProcess(src, join(dir, 'out'), `${name}-n`, classes, stride);
         const c = await strideCoverage(join(dir, 'out'), `${name}-1`, join(dir, 'out'), `${name}-n`, a.result.width, a.result.height, a.result.frames);
         figures.coverage.push({ clip: name, coverage: c });
-        lines.push(
+        for (const k of others) {
+          const o = await timedProcess(src, join(dir, 'out'), `${name}-s${k}`, classes, k);
+          const ck = await strideCoverage(join(dir, 'out'), `${name}-1`, join(dir, 'out'), `${name}-s${k}`, a.result.width, a.result.height, a.result.frames);
+          say(`    ${name} --detect-every ${k}: ${fps(o.ms, o.result.frames)} fps; coverage min frame ${pct(ck.minFrame)}, overall ${pct(ck.overall)}, ${ck.framesBelow98} of ${ck.framesWithBoxes} frames under 98 %`);
+        }
+        say(
           `  real clip ${name} (${a.result.width}×${a.result.height}, first ${a.result.frames} frames): every frame ${fps(a.ms, a.result.frames)} fps, stride ${stride} ${fps(b.ms, b.result.frames)} fps; coverage min frame ${pct(c.minFrame)}, overall ${pct(c.overall)}, ${c.framesBelow98} of ${c.framesWithBoxes} frames under 98 %`,
         );
       }
     } else {
-      lines.push(`  real clips: ${REAL_CLIPS} not present; stride coverage measured on the generated pan only`);
+      say(`  real clips: ${REAL_CLIPS} not present; stride coverage measured on the generated pan only`);
     }
 
     const long = join(dir, 'long720.mp4');
     await makeClip(long, 1280, 720, FRAMES_LONG);
     const rssBefore = process.memoryUsage().rss / 2 ** 20;
     const mem = await timedProcess(long, join(dir, 'out'), 'long', []);
-    lines.push(
+    say(
       `  memory: ${mem.result.frames}-frame 720p clip streamed (no classes): RSS ${rssBefore.toFixed(0)} MB before, peak ${mem.peakRssMb.toFixed(0)} MB, ${fps(mem.ms, mem.result.frames)} fps`,
     );
   } finally {
@@ -191,5 +209,5 @@ export async function benchVideo(): Promise<{ lines: string[]; figures: VideoFig
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  for (const line of (await benchVideo()).lines) console.log(line);
+  await benchVideo((line) => console.log(line));
 }
