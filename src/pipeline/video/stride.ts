@@ -95,7 +95,10 @@ export class StrideScheduler {
     this.current = greyThumb(frame);
     if (!this.previous) return 'first';
     const change = frameChange(this.previous, this.current);
-    if (change.histogram >= o.cutHistogram || change.meanAbsDiff >= o.cutMeanAbsDiff) return 'scene-cut';
+    if (change.histogram >= o.cutHistogram || change.meanAbsDiff >= o.cutMeanAbsDiff) {
+      this.carried = []; // nothing carries over a cut
+      return 'scene-cut';
+    }
     if (this.sinceDetection + 1 >= o.detectEvery) return 'stride';
     // Move every carried box now; one whose patch is gone (occluded, left, changed) wants a detection.
     for (const c of this.carried) {
