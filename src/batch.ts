@@ -55,6 +55,7 @@ export async function runBatch(opts: BatchOptions): Promise<number> {
     packsDir: opts.engine.packsDir,
     faceDetector: opts.engine.faceDetector,
     threads: opts.engine.threads || undefined,
+    detectEvery: opts.engine.detectEvery,
     log: (_level, message) => log(message),
   });
   const bars = opts.progress && process.stderr.isTTY

@@ -7,6 +7,7 @@ import { FACE_DETECTOR_CHOICES, type FaceDetectorChoice } from './detect/types.t
 import { FACE_SEARCH_LEVELS, type FaceSearch } from './detect/face-ensemble.ts';
 import { DEFAULT_MAX_PIXELS } from './pipeline/limits.ts';
 import { DEFAULT_MODELS_DIR } from './detect/session.ts';
+import { DEFAULT_DETECT_EVERY } from './pipeline/video/stride.ts';
 
 export interface EngineConfig {
   classes: ObjectClass[];
@@ -19,6 +20,8 @@ export interface EngineConfig {
   /** Downloaded model packs (default: the models folder). */
   packsDir?: string;
   faceDetector: FaceDetectorChoice;
+  /** --detect-every: video frames are detected every Nth frame, boxes carried between. */
+  detectEvery: number;
 }
 
 export interface ServeConfig extends EngineConfig {
@@ -158,6 +161,12 @@ export function addEngineOptions(cmd: Command): Command {
         .choices(FACE_DETECTOR_CHOICES as string[])
         .default('auto')
         .env('ANONYMISER_FACE_DETECTOR'),
+    )
+    .addOption(
+      new Option('--detect-every <n>', 'video: run the detectors on every Nth frame and carry the boxes between (template search, grown by the uncertainty); scene cuts are always detected; 1: every frame')
+        .argParser(parseIntStrict('--detect-every', 1, 30))
+        .default(DEFAULT_DETECT_EVERY)
+        .env('ANONYMISER_DETECT_EVERY'),
     );
   for (const cls of OBJECT_CLASSES) {
     const env = `ANONYMISER_${cls.toUpperCase().replace('-', '_')}_THRESHOLD`;
@@ -378,6 +387,7 @@ export function engineConfigFrom(opts: RawOptions): EngineConfig {
     faceSearch: (opts.faceSearch as FaceSearch) ?? 'balanced',
     packsDir: opts.packsDir ? resolve(String(opts.packsDir)) : undefined,
     faceDetector: (opts.faceDetector as FaceDetectorChoice) ?? 'auto',
+    detectEvery: (opts.detectEvery as number) ?? DEFAULT_DETECT_EVERY,
   };
 }
 

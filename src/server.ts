@@ -72,6 +72,7 @@ export async function startServer(config: ServeConfig, log: Logger, options: Ser
     packsDir: config.packsDir,
     faceDetector: config.faceDetector,
     threads: config.threads || undefined,
+    detectEvery: config.detectEvery,
   };
   try {
     if (config.pipelineThread) {

@@ -25,6 +25,8 @@ export interface DetectionEngine {
   readonly classes: readonly ObjectClass[];
   /** The face detector in use (e.g. "face:yunet", "face:ensemble(full-range,ssd-mobilenet,mtcnn)"); null without the face class. */
   readonly faceDetector?: string | null;
+  /** --detect-every: the video pipeline runs this engine on every Nth frame (absent: the pipeline's default). */
+  readonly detectEvery?: number;
   detect(image: RgbImage, options: DetectOptions): Promise<EngineResult>;
   dispose(): Promise<void>;
 }
@@ -41,6 +43,8 @@ export interface CreateEngineOptions {
   threads?: number;
   /** Work spent on faces in frames over 1024 px (default balanced). */
   faceSearch?: FaceSearch;
+  /** --detect-every, handed to the video pipeline with the engine. */
+  detectEvery?: number;
   log?: EngineLog;
 }
 
@@ -82,7 +86,7 @@ export async function createDetectionEngine(options: CreateEngineOptions): Promi
       else options.log?.('warn', `${SELFIE_MODEL_FILE} not found; persons are covered by their boxes`);
     }
     const provider = await factory.activeProvider();
-    return new Engine(factory, provider, [...options.classes], { face, plate, objects, masker });
+    return new Engine(factory, provider, [...options.classes], { face, plate, objects, masker }, options.detectEvery);
   } catch (err) {
     await factory.dispose();
     throw err;
@@ -95,6 +99,7 @@ class Engine implements DetectionEngine {
     readonly provider: ActiveProvider,
     readonly classes: readonly ObjectClass[],
     private readonly detectors: { face?: Detector; plate?: PlateDetector; objects?: ObjectDetector; masker?: PersonMasker },
+    readonly detectEvery?: number,
   ) {
     this.faceDetector = detectors.face?.name ?? null;
   }

@@ -84,7 +84,8 @@ export class SessionFactory {
     const wanted = acceleratorFor(this.options.provider);
     if (wanted && !this.acceleratorFailed) {
       try {
-        const session = await ort.InferenceSession.create(file, this.sessionOptions([wanted, 'cpu']));
+        // TensorRT hands the nodes it cannot build to the next provider: CUDA keeps them on the GPU (no copies to the host).
+        const session = await ort.InferenceSession.create(file, this.sessionOptions(wanted === 'tensorrt' ? ['tensorrt', 'cuda', 'cpu'] : [wanted, 'cpu']));
         return { session, provider: wanted };
       } catch (err) {
         // Remember the failure so that the next model does not pay for (and log) the same attempt.

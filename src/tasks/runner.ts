@@ -23,7 +23,8 @@ export async function runTask(
   const rel = (p: string | undefined) => (p ? relative(task.outputDir, p) : undefined);
   const job: MediaJob = { id: task.id, inputPath: task.inputPath, outputDir: task.outputDir, stem: task.stem, params: task.params, engine, limits };
   if (task.kind === 'video') {
-    const r = await processVideo({ ...job, onProgress, signal });
+    // The probe taken when the upload was checked: the file is not probed a second time.
+    const r = await processVideo({ ...job, onProgress, signal, media: task.probe ?? undefined });
     return { outputs: { anonymised: rel(r.outputs.anonymised), videoMetadataDir: rel(r.outputs.metadataDir) || '.' }, detectionCount: null };
   }
   const r = await processImage({ ...job, signal });

@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import type { DetectionEngine } from '../detect/engine.ts';
 import type { ProcessParams } from '../types.ts';
 import type { SniffedType } from '../pipeline/sniff.ts';
+import type { MediaInfo } from '../pipeline/video/ffmpeg.ts';
 import { AppError, BadParameterError, ModelsUnavailableError, NotFoundError, QueueFullError, TaskTimeoutError, internalDetailOf } from '../errors.ts';
 import { WebhookGuard, webhookHeaderNameProblem } from '../net/webhook-guard.ts';
 import { DEFAULT_MAX_PIXELS } from '../pipeline/limits.ts';
@@ -48,7 +49,8 @@ export interface Upload {
   /** A file already on disk (a temporary upload); the service moves it into the input folder. */
   path: string;
   originalName: string;
-  type: SniffedType;
+  /** A video's probe may ride along (probeUpload's answer): it is stored on the task. */
+  type: SniffedType & { media?: MediaInfo };
   params: ProcessParams;
   webhook: WebhookTarget | null;
   /** Notes about the request to show with the task. */
@@ -210,6 +212,7 @@ export class TaskService {
         webhook: upload.webhook,
         warnings: upload.warnings,
         dialectState: upload.dialectState,
+        probe: upload.type.media,
       });
     } catch (err) {
       await rm(inputDir, { recursive: true, force: true });

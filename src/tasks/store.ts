@@ -1,4 +1,5 @@
 // Task records in SQLite (WAL). The only module that writes SQL.
+import type { MediaInfo } from '../pipeline/video/ffmpeg.ts';
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -61,6 +62,8 @@ export interface Task {
   startTime: string | null;
   endTime: string | null;
   deleteTime: string | null;
+  /** A video's ffprobe result, taken when the upload was checked; the pipeline does not probe again (null: images, older tasks). */
+  probe: MediaInfo | null;
 }
 
 export interface NewTask {
@@ -76,6 +79,7 @@ export interface NewTask {
   webhook: WebhookTarget | null;
   warnings?: string[];
   dialectState?: DialectState;
+  probe?: MediaInfo;
 }
 
 /** JSON-serialisable facts a dialect keeps with a task. */
@@ -109,6 +113,7 @@ interface Row {
   start_time: string | null;
   end_time: string | null;
   delete_time: string | null;
+  probe: string | null;
   seq: number;
 }
 
@@ -149,6 +154,8 @@ const ADDED_COLUMNS: { name: string; definition: string }[] = [
   { name: 'error_code', definition: 'TEXT' },
   { name: 'warnings', definition: "TEXT NOT NULL DEFAULT '[]'" },
   { name: 'dialect_state', definition: "TEXT NOT NULL DEFAULT '{}'" },
+  // The upload's probe (videos), so that the pipeline does not run ffprobe a second time.
+  { name: 'probe', definition: 'TEXT' },
 ];
 
 function toTask(r: Row): Task {
@@ -180,6 +187,7 @@ function toTask(r: Row): Task {
     startTime: r.start_time,
     endTime: r.end_time,
     deleteTime: r.delete_time,
+    probe: r.probe ? (JSON.parse(r.probe) as MediaInfo) : null,
   };
 }
 
@@ -213,9 +221,9 @@ export class TaskStore {
     this.db
       .prepare(
         `INSERT INTO tasks (id, dialect, name, kind, mime, status, params, input_path, output_dir, stem, webhook_url,
-           webhook_header_name, webhook_header_value, webhook_status, upload_time, warnings, dialect_state)
+           webhook_header_name, webhook_header_value, webhook_status, upload_time, warnings, dialect_state, probe)
          VALUES (@id, @dialect, @name, @kind, @mime, 'queued', @params, @inputPath, @outputDir, @stem, @webhookUrl,
-           @headerName, @headerValue, @webhookStatus, @uploadTime, @warnings, @dialectState)`,
+           @headerName, @headerValue, @webhookStatus, @uploadTime, @warnings, @dialectState, @probe)`,
       )
       .run({
         id: t.id,
@@ -234,6 +242,7 @@ export class TaskStore {
         uploadTime: now(),
         warnings: JSON.stringify(t.warnings ?? []),
         dialectState: JSON.stringify(t.dialectState ?? {}),
+        probe: t.probe ? JSON.stringify(t.probe) : null,
       });
     return this.get(t.id)!;
   }
