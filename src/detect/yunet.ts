@@ -49,6 +49,8 @@ export const YUNET_PLANS: Record<FaceSearch, YunetPlan> = {
   thorough: { inputPixels: 64e6, maxZoom: 2, pieceInputPixels: 9e6, tileInput: 2048, upscaledMaxFace: 320 },
 };
 
+/** Upscaled single-piece passes from this zoom on get a native pass for the large faces. */
+const NATIVE_PASS_FROM_ZOOM = 1.5;
 /** Longest side of the whole-frame pass that tiled searches add, for faces larger than the tiles' overlap. */
 const OVERVIEW_SIDE = 1024;
 /** Overlap of neighbouring tiles in model-input pixels: faces up to this size are whole in one tile. */
@@ -72,7 +74,8 @@ export function yunetPasses(width: number, height: number, plan: YunetPlan): Yun
   const whole = { x0: 0, y0: 0, x1: width, y1: height };
   const zoom = Math.max(1, Math.min(plan.maxZoom, Math.sqrt(plan.inputPixels / (width * height))));
   if (width * height * zoom * zoom <= plan.pieceInputPixels) {
-    if (zoom === 1) return [{ region: whole, zoom }];
+    // Slight upscaling (fast on 1080p: 1.1×) does not make large faces up out of objects; one pass does.
+    if (zoom < NATIVE_PASS_FROM_ZOOM) return [{ region: whole, zoom }];
     const split = plan.upscaledMaxFace / zoom;
     return [{ region: whole, zoom: 1, minFace: split * 0.8 }, { region: whole, zoom, maxFace: split }];
   }
