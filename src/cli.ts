@@ -6,6 +6,7 @@ import { VERSION } from './version.ts';
 import { cliParameters, defaultParams } from './http/celantur/params.ts';
 import { DEFAULT_THRESHOLDS, OBJECT_CLASSES } from './types.ts';
 import { AppError } from './errors.ts';
+import { AccountError as UsageError } from './accounts/types.ts';
 
 const program = new Command('anonymiser')
   .description('Self-hosted anonymisation of faces, licence plates, persons and vehicles in images and videos')
@@ -86,11 +87,15 @@ addEngineOptions(
   }
 });
 
+// Accounts and tokens (issue 13), on serve's database.
+const { addAccountCommands } = await import('./accounts/cli.ts');
+addAccountCommands(program);
+
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
   // Wrong values and unusable inputs are the user's to fix: one line, no stack trace.
-  if (err instanceof AppError) {
+  if (err instanceof AppError || err instanceof UsageError || (err instanceof Error && err.name === 'AccountError')) {
     process.stderr.write(`error: ${err.message}\n`);
     process.exit(2);
   }

@@ -319,3 +319,25 @@ export function serveConfigFrom(opts: RawOptions): ServeConfig {
     pipelineThread: opts.pipelineThread !== false,
   };
 }
+
+// ---- accounts and tokens (issue 13) ----
+
+/** --db and --output as `serve` takes them, for the commands that work on its database (accounts, tokens). */
+export function addDatabaseOptions(cmd: Command): Command {
+  return cmd
+    .addOption(new Option('--output <dir>', 'the output folder of serve (its database is <output>/tasks.sqlite)').default('./data/output').env('ANONYMISER_OUTPUT'))
+    .addOption(new Option('--db <file>', 'SQLite task database of serve (default: <output>/tasks.sqlite)').env('ANONYMISER_DB'));
+}
+
+/** The database file that `serve` with the same --db/--output uses. */
+export function databasePathFrom(opts: RawOptions): string {
+  return opts.db ? resolve(String(opts.db)) : join(resolve(String(opts.output ?? './data/output')), 'tasks.sqlite');
+}
+
+/** --rate-limit: requests per minute per account; 0 or "none": no limit. */
+export function parseRateLimit(value: string): number | null {
+  if (value === 'none' || value === '0') return null;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 1_000_000) throw Object.assign(new Error(`--rate-limit must be an integer from 1 to 1000000 or none, got "${value}"`), { name: 'AccountError' });
+  return n;
+}

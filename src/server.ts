@@ -17,6 +17,7 @@ import { hardenServer } from './http/wire.ts';
 import { sweepLeftovers } from './tasks/sweep.ts';
 import { WebhookGuard } from './net/webhook-guard.ts';
 import { startPipelineWorker, type PipelineRunner } from './tasks/worker-runner.ts';
+import { SqliteAccountStore } from './accounts/sqlite.ts';
 
 export interface RunningServer {
   url: string;
@@ -73,6 +74,8 @@ export async function startServer(config: ServeConfig, log: Logger, options: Ser
   }
 
   const store = new TaskStore(config.dbPath);
+  // Accounts, tokens, quotas and rate limits (issue 13) live in the same database file.
+  const accounts = new SqliteAccountStore(config.dbPath);
   let baseUrl = config.apiEndpoint ?? `http://localhost:${config.port}`;
   const dialects = (options.dialects ?? defaultDialects)(() => baseUrl);
   let listenUrl = baseUrl;
@@ -90,6 +93,7 @@ export async function startServer(config: ServeConfig, log: Logger, options: Ser
       maxPixels: config.maxPixels,
       taskTimeoutMs: config.taskTimeoutS * 1000,
       webhookGuard,
+      accounts,
       run: runner ? (task, signal, onProgress, limits) => runner.run(task, signal, onProgress, limits) : undefined,
     },
     log,
@@ -111,7 +115,7 @@ export async function startServer(config: ServeConfig, log: Logger, options: Ser
       listenUrl: () => listenUrl,
     },
     dialects,
-    { apiKey: config.apiKey, log },
+    { apiKey: config.apiKey, accounts, log },
   );
 
   const server: Server = await new Promise((resolve, reject) => {
@@ -146,6 +150,7 @@ export async function startServer(config: ServeConfig, log: Logger, options: Ser
     } catch (err) {
       server.close();
       store.close();
+      await accounts.close();
       await engine?.dispose();
       await runner?.dispose();
       throw new Error(`--tcp-port ${config.tcpPort}: ${(err as Error).message}`);
@@ -171,6 +176,7 @@ export async function startServer(config: ServeConfig, log: Logger, options: Ser
         server.closeAllConnections();
         await closed;
         store.close();
+        await accounts.close();
         await engine?.dispose();
         await runner?.dispose();
       })();

@@ -43,6 +43,11 @@ export interface Dialect {
   readonly notifier: CompletionNotifier;
   /** The dialect's OpenAPI document, as served (null when it has none). */
   openapi(ctx: DialectContext): Record<string, unknown> | null;
+  /**
+   * The token scope every route of this dialect needs (default: the dialect's name, e.g. "celantur");
+   * null: the dialect's handlers check scopes themselves (requireScope in auth.ts).
+   */
+  readonly scope?: string | null;
   /** The error body in the dialect's own shape; without it, the shared `{"error": {code, message, …}}`. */
   errorBody?(err: AppError): unknown;
 }

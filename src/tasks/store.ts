@@ -57,6 +57,8 @@ export interface Task {
   startTime: string | null;
   endTime: string | null;
   deleteTime: string | null;
+  /** The token that created the task (accounts, issue 13); null: the --api-key or no authentication. */
+  owner: string | null;
 }
 
 export interface NewTask {
@@ -71,6 +73,7 @@ export interface NewTask {
   stem: string;
   webhook: WebhookTarget | null;
   warnings?: string[];
+  owner?: string | null;
 }
 
 interface Row {
@@ -100,6 +103,7 @@ interface Row {
   start_time: string | null;
   end_time: string | null;
   delete_time: string | null;
+  owner: string | null;
   seq: number;
 }
 
@@ -139,6 +143,8 @@ const ADDED_COLUMNS: { name: string; definition: string }[] = [
   { name: 'dialect', definition: "TEXT NOT NULL DEFAULT 'celantur'" },
   { name: 'error_code', definition: 'TEXT' },
   { name: 'warnings', definition: "TEXT NOT NULL DEFAULT '[]'" },
+  // Accounts (issue 13): the token that created the task; tokens see only their own tasks.
+  { name: 'owner', definition: 'TEXT' },
 ];
 
 function toTask(r: Row): Task {
@@ -169,6 +175,7 @@ function toTask(r: Row): Task {
     startTime: r.start_time,
     endTime: r.end_time,
     deleteTime: r.delete_time,
+    owner: r.owner ?? null,
   };
 }
 
@@ -202,9 +209,9 @@ export class TaskStore {
     this.db
       .prepare(
         `INSERT INTO tasks (id, dialect, name, kind, mime, status, params, input_path, output_dir, stem, webhook_url,
-           webhook_header_name, webhook_header_value, webhook_status, upload_time, warnings)
+           webhook_header_name, webhook_header_value, webhook_status, upload_time, warnings, owner)
          VALUES (@id, @dialect, @name, @kind, @mime, 'queued', @params, @inputPath, @outputDir, @stem, @webhookUrl,
-           @headerName, @headerValue, @webhookStatus, @uploadTime, @warnings)`,
+           @headerName, @headerValue, @webhookStatus, @uploadTime, @warnings, @owner)`,
       )
       .run({
         id: t.id,
@@ -222,6 +229,7 @@ export class TaskStore {
         webhookStatus: t.webhook ? 'set' : 'empty',
         uploadTime: now(),
         warnings: JSON.stringify(t.warnings ?? []),
+        owner: t.owner ?? null,
       });
     return this.get(t.id)!;
   }
@@ -231,16 +239,19 @@ export class TaskStore {
     return row ? toTask(row) : undefined;
   }
 
-  list(page: number, limit: number, status?: TaskStatus): { total: number; items: Task[] } {
-    const where = status ? 'WHERE status = @status' : '';
-    const total = (this.db.prepare(`SELECT COUNT(*) AS n FROM tasks ${where}`).get({ status }) as { n: number }).n;
+  /** `owner`: only that token's tasks (accounts, issue 13). */
+  list(page: number, limit: number, status?: TaskStatus, owner?: string): { total: number; items: Task[] } {
+    const conditions = [status ? 'status = @status' : '', owner !== undefined ? 'owner = @owner' : ''].filter(Boolean);
+    const where = conditions.length ? `WHERE ${conditions.join(' AND ')}` : '';
+    const total = (this.db.prepare(`SELECT COUNT(*) AS n FROM tasks ${where}`).get({ status, owner }) as { n: number }).n;
     const rows = this.db
       .prepare(`SELECT * FROM tasks ${where} ORDER BY seq DESC LIMIT @limit OFFSET @offset`)
-      .all({ status, limit, offset: (page - 1) * limit }) as Row[];
+      .all({ status, owner, limit, offset: (page - 1) * limit }) as Row[];
     return { total, items: rows.map(toTask) };
   }
 
-  allIds(): string[] {
+  allIds(owner?: string): string[] {
+    if (owner !== undefined) return (this.db.prepare('SELECT id FROM tasks WHERE owner = ? ORDER BY seq').all(owner) as { id: string }[]).map((r) => r.id);
     return (this.db.prepare('SELECT id FROM tasks ORDER BY seq').all() as { id: string }[]).map((r) => r.id);
   }
 
