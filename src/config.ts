@@ -56,6 +56,8 @@ export interface ServeConfig extends EngineConfig {
   uploadIdleTimeoutMs: number;
   /** Run tasks on a separate thread so that the HTTP thread always answers (default true). */
   pipelineThread: boolean;
+  /** Largest InstaVid360 image upload in MB (its documented 2 MB). */
+  instavidMaxUploadMb: number;
 }
 
 const list = (value: unknown): string[] =>
@@ -255,6 +257,12 @@ export function addServeOptions(cmd: Command): Command {
         .default(5)
         .env('ANONYMISER_KEEP_ALIVE_TIMEOUT'),
     )
+    .addOption(
+      new Option('--instavid-max-upload-mb <mb>', 'largest image upload of the InstaVid360 API in MB (its documented limit is 2)')
+        .argParser(parseIntStrict('--instavid-max-upload-mb', 1, 100_000))
+        .default(2)
+        .env('ANONYMISER_INSTAVID_MAX_UPLOAD_MB'),
+    )
     .addOption(new Option('--no-pipeline-thread', 'run tasks on the HTTP thread (slower answers while a large file is processed)').env('ANONYMISER_NO_PIPELINE_THREAD'));
 }
 
@@ -317,6 +325,7 @@ export function serveConfigFrom(opts: RawOptions): ServeConfig {
     keepAliveTimeoutMs: ((opts.keepAliveTimeout as number) ?? 5) * 1000,
     uploadIdleTimeoutMs: ((opts.uploadIdleTimeout as number) ?? 60) * 1000,
     pipelineThread: opts.pipelineThread !== false,
+    instavidMaxUploadMb: (opts.instavidMaxUploadMb as number) ?? 2,
   };
 }
 

@@ -18,6 +18,8 @@ import { sweepLeftovers } from './tasks/sweep.ts';
 import { WebhookGuard } from './net/webhook-guard.ts';
 import { startPipelineWorker, type PipelineRunner } from './tasks/worker-runner.ts';
 import { SqliteAccountStore } from './accounts/sqlite.ts';
+import { SqliteImageStore } from './tasks/image-store.ts';
+import { instavidDialect } from './http/instavid/index.ts';
 
 export interface RunningServer {
   url: string;
@@ -37,7 +39,7 @@ export interface ServerOptions {
 
 /** Every API the server speaks; each task remembers which one it came through. */
 export function defaultDialects(baseUrl: () => string): Dialect[] {
-  return [celanturDialect({ baseUrl })];
+  return [celanturDialect({ baseUrl }), instavidDialect({ baseUrl })];
 }
 
 export async function startServer(config: ServeConfig, log: Logger, options: ServerOptions = {}): Promise<RunningServer> {
@@ -76,6 +78,7 @@ export async function startServer(config: ServeConfig, log: Logger, options: Ser
   const store = new TaskStore(config.dbPath);
   // Accounts, tokens, quotas and rate limits (issue 13) live in the same database file.
   const accounts = new SqliteAccountStore(config.dbPath);
+  const images = new SqliteImageStore(config.dbPath);
   let baseUrl = config.apiEndpoint ?? `http://localhost:${config.port}`;
   const dialects = (options.dialects ?? defaultDialects)(() => baseUrl);
   let listenUrl = baseUrl;
@@ -113,6 +116,8 @@ export async function startServer(config: ServeConfig, log: Logger, options: Ser
       log,
       publicHosts: config.publicHosts,
       listenUrl: () => listenUrl,
+      images,
+      instavidMaxUploadMb: config.instavidMaxUploadMb,
     },
     dialects,
     { apiKey: config.apiKey, accounts, log },
@@ -151,6 +156,7 @@ export async function startServer(config: ServeConfig, log: Logger, options: Ser
       server.close();
       store.close();
       await accounts.close();
+      await images.close();
       await engine?.dispose();
       await runner?.dispose();
       throw new Error(`--tcp-port ${config.tcpPort}: ${(err as Error).message}`);
@@ -177,6 +183,7 @@ export async function startServer(config: ServeConfig, log: Logger, options: Ser
         await closed;
         store.close();
         await accounts.close();
+        await images.close();
         await engine?.dispose();
         await runner?.dispose();
       })();

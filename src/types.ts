@@ -81,6 +81,11 @@ export interface ProcessParams {
   thresholds: Record<ObjectClass, number>;
   /** Solid fill colour used by `blacken` (default black). */
   fillColor: [number, number, number];
+  /**
+   * Background replacement (InstaVid360 bg-replace, issue 13): instead of anonymising, the foreground
+   * (vehicles, persons with them) is put on `background`, then `overlay` on top. Paths of stored images.
+   */
+  replaceBackground?: { background: string; overlay: string | null; shadow: boolean };
 }
 
 // Tuned on the development evaluation set for at most ~0.5 false positives per image and class

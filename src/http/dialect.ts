@@ -12,6 +12,7 @@ import type { TaskService } from '../tasks/service.ts';
 import type { CompletionNotifier } from '../tasks/notifier.ts';
 import type { AppError } from '../errors.ts';
 import { publicBaseUrl } from './public-url.ts';
+import type { ImageStore } from '../tasks/image-store.ts';
 
 /** What every dialect's handlers may use: the task service and the server's start-up facts. */
 export interface DialectContext {
@@ -32,6 +33,10 @@ export interface DialectContext {
   lenientParams?: boolean;
   /** Details that must not reach clients (tool output, paths) go here. */
   log: Logger;
+  /** Images and short task keys of the dialects that address them by key (InstaVid360, issue 13). */
+  images?: ImageStore;
+  /** --instavid-max-upload-mb (InstaVid360's 2 MB limit). */
+  instavidMaxUploadMb?: number;
 }
 
 export interface Dialect {
