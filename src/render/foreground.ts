@@ -18,17 +18,19 @@ function overlap(a: Box, b: Box): number {
 }
 
 /**
- * The foreground of a dealer photo: the largest vehicle (or, without one, the largest person), other objects
- * of its class at least a third of its size, and persons standing with the chosen vehicles. (est.)
+ * The foreground of a dealer photo: the largest vehicle or person, other objects of its class at least a
+ * third of its size, and (for vehicles) persons standing with the chosen vehicles. (est.)
  */
 export function selectForeground(detections: readonly Detection[]): Detection[] {
-  const vehicles = detections.filter((d) => d.cls === 'vehicle');
-  const persons = detections.filter((d) => d.cls === 'person');
-  const pool = vehicles.length ? vehicles : persons;
-  if (!pool.length) return [];
-  const biggest = Math.max(...pool.map((d) => area(d.box)));
+  const candidates = detections.filter((d) => d.cls === 'vehicle' || d.cls === 'person');
+  if (!candidates.length) return [];
+  // The largest object decides what the photo is of: a vehicle (with its people) or a person.
+  const primary = candidates.reduce((a, b) => (area(b.box) > area(a.box) ? b : a));
+  const persons = candidates.filter((d) => d.cls === 'person');
+  const pool = candidates.filter((d) => d.cls === primary.cls);
+  const biggest = area(primary.box);
   const chosen = pool.filter((d) => area(d.box) >= biggest / 3);
-  if (vehicles.length) {
+  if (primary.cls === 'vehicle') {
     for (const p of persons) {
       if (chosen.some((v) => overlap(v.box, p.box) > 0.2 * area(p.box)) && area(p.box) >= biggest / 20) chosen.push(p);
     }
