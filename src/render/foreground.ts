@@ -49,6 +49,8 @@ export interface RefineOptions {
 export const DEFAULT_REFINE: RefineOptions = { workSize: 360, ring: 0.12, iterations: 4 };
 
 const BINS = 16;
+const PRIOR_CENTRE = 0.9;
+const PRIOR_EDGE = 0.35;
 const SHIFT = 4; // 256 / 16
 const binOf = (r: number, g: number, b: number) => ((r >> SHIFT) * BINS + (g >> SHIFT)) * BINS + (b >> SHIFT);
 
@@ -168,7 +170,7 @@ export async function refineBoxMask(image: RgbImage, box: Box, options: RefineOp
     for (let x = 0; x < w; x++) {
       if (!inBox(x + 0.5, y + 0.5)) continue;
       const d = Math.max(Math.abs(x + 0.5 - cxg) / hw, Math.abs(y + 0.5 - cyg) / hh);
-      prior[y * w + x] = 0.9 - 0.55 * d * d;
+      prior[y * w + x] = PRIOR_CENTRE - (PRIOR_CENTRE - PRIOR_EDGE) * d * d;
     }
   const ringExists = W > bw + 2 || H > bh + 2;
   let fgWeight = new Float32Array(w * h);
@@ -212,6 +214,30 @@ export async function refineBoxMask(image: RgbImage, box: Box, options: RefineOp
   return { x: rx0, y: ry0, width: W, height: H, data: new Uint8Array(full.buffer, full.byteOffset, full.length) };
 }
 
+/**
+ * The detector often splits one car seen side-on into two boxes (front, rear) with a gap between them: vehicle
+ * boxes that share most of their height are refined as one box, their hull.
+ */
+export function mergeVehicleBoxes(chosen: readonly Detection[]): Detection[] {
+  const out: Detection[] = chosen.filter((d) => d.cls !== 'vehicle');
+  const vehicles = chosen.filter((d) => d.cls === 'vehicle').map((d) => ({ ...d, box: { ...d.box } }));
+  let merged = true;
+  while (merged) {
+    merged = false;
+    for (let i = 0; i < vehicles.length && !merged; i++)
+      for (let j = i + 1; j < vehicles.length && !merged; j++) {
+        const a = vehicles[i]!.box, b = vehicles[j]!.box;
+        const shared = Math.min(a.y1, b.y1) - Math.max(a.y0, b.y0);
+        if (shared > 0.6 * Math.min(a.y1 - a.y0, b.y1 - b.y0)) {
+          vehicles[i]!.box = { x0: Math.min(a.x0, b.x0), y0: Math.min(a.y0, b.y0), x1: Math.max(a.x1, b.x1), y1: Math.max(a.y1, b.y1) };
+          vehicles.splice(j, 1);
+          merged = true;
+        }
+      }
+  }
+  return [...vehicles, ...out];
+}
+
 /** Full-resolution soft foreground mask (0..255, width × height) of the chosen detections. */
 export async function foregroundMask(image: RgbImage, chosen: readonly Detection[], options: RefineOptions = DEFAULT_REFINE): Promise<Uint8Array> {
   const alpha = new Uint8Array(image.width * image.height);
@@ -228,9 +254,9 @@ export async function foregroundMask(image: RgbImage, chosen: readonly Detection
       }
     }
   };
-  for (const d of chosen) {
+  for (const d of mergeVehicleBoxes(chosen)) {
     if (d.mask) paste(d.mask);
-    else if (d.cls === 'vehicle') paste(await refineBoxMask(image, d.box, options));
+    else if (d.cls === 'vehicle' && options.iterations > 0) paste(await refineBoxMask(image, d.box, options));
     else {
       const x0 = Math.max(0, Math.round(d.box.x0)), y0 = Math.max(0, Math.round(d.box.y0));
       const x1 = Math.min(image.width, Math.round(d.box.x1)), y1 = Math.min(image.height, Math.round(d.box.y1));
