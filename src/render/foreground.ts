@@ -51,6 +51,8 @@ export const DEFAULT_REFINE: RefineOptions = { workSize: 360, ring: 0.12, iterat
 const BINS = 16;
 const PRIOR_CENTRE = 0.9;
 const PRIOR_EDGE = 0.35;
+const SMOOTH_LAMBDA = Number(process.env.FG_L ?? 8);
+const SMOOTH_SWEEPS = Number(process.env.FG_S ?? 40);
 const SHIFT = 4; // 256 / 16
 const binOf = (r: number, g: number, b: number) => ((r >> SHIFT) * BINS + (g >> SHIFT)) * BINS + (b >> SHIFT);
 
@@ -98,6 +100,49 @@ function boxBlur(src: Float32Array, w: number, h: number, radius: number): Float
     }
   }
   return out;
+}
+
+/**
+ * Edge-aware smoothing of the foreground probability (a random-walker-like quadratic energy):
+ * minimises Σ (x_i − u_i)² + λ Σ w_ij (x_i − x_j)² over 4-neighbours, w_ij = exp(−β |c_i − c_j|²), by
+ * Gauss-Seidel sweeps. Probabilities spread within regions of similar colour and stop at colour edges, which
+ * is what a graph cut's contrast-sensitive smoothness term does.
+ */
+function edgeAwareSmooth(u: Float32Array, rgb: Buffer, w: number, h: number, lambda: number, sweeps: number): Float32Array {
+  const n = w * h;
+  const right = new Float32Array(n);
+  const down = new Float32Array(n);
+  let sum = 0, count = 0;
+  const d2 = (i: number, j: number) => {
+    const dr = rgb[i * 3]! - rgb[j * 3]!, dg = rgb[i * 3 + 1]! - rgb[j * 3 + 1]!, db = rgb[i * 3 + 2]! - rgb[j * 3 + 2]!;
+    return dr * dr + dg * dg + db * db;
+  };
+  for (let y = 0; y < h; y++)
+    for (let x = 0; x < w; x++) {
+      const i = y * w + x;
+      if (x < w - 1) (sum += d2(i, i + 1)), count++;
+      if (y < h - 1) (sum += d2(i, i + w)), count++;
+    }
+  const beta = 1 / (2 * Math.max(1, sum / Math.max(1, count)));
+  for (let y = 0; y < h; y++)
+    for (let x = 0; x < w; x++) {
+      const i = y * w + x;
+      if (x < w - 1) right[i] = Math.exp(-beta * d2(i, i + 1));
+      if (y < h - 1) down[i] = Math.exp(-beta * d2(i, i + w));
+    }
+  const x = Float32Array.from(u);
+  for (let s = 0; s < sweeps; s++) {
+    for (let i = 0; i < n; i++) {
+      const cx = i % w;
+      let num = u[i]!, den = 1;
+      if (cx > 0) (num += lambda * right[i - 1]! * x[i - 1]!), (den += lambda * right[i - 1]!);
+      if (cx < w - 1) (num += lambda * right[i]! * x[i + 1]!), (den += lambda * right[i]!);
+      if (i >= w) (num += lambda * down[i - w]! * x[i - w]!), (den += lambda * down[i - w]!);
+      if (i + w < n) (num += lambda * down[i]! * x[i + w]!), (den += lambda * down[i]!);
+      x[i] = num / den;
+    }
+  }
+  return x;
 }
 
 /** Keeps the 4-connected component of `on` that contains (cx, cy) (or the largest), and fills its holes. */
@@ -199,6 +244,7 @@ export async function refineBoxMask(image: RgbImage, box: Box, options: RefineOp
     fgWeight = new Float32Array(w * h);
     for (let i = 0; i < w * h; i++) fgWeight[i] = prob[i]! > 0.5 ? 1 : 0;
   }
+  if (SMOOTH_LAMBDA > 0) prob = edgeAwareSmooth(prob, small, w, h, SMOOTH_LAMBDA, SMOOTH_SWEEPS);
   const on = new Uint8Array(w * h);
   for (let i = 0; i < on.length; i++) on[i] = prob[i]! > 0.5 ? 1 : 0;
   const solid = mainComponentFilled(on, w, h, Math.min(w - 1, Math.floor(cxg)), Math.min(h - 1, Math.floor(cyg)));
