@@ -51,8 +51,8 @@ export const DEFAULT_REFINE: RefineOptions = { workSize: 360, ring: 0.12, iterat
 const BINS = 16;
 const PRIOR_CENTRE = 0.9;
 const PRIOR_EDGE = 0.35;
-const SMOOTH_LAMBDA = Number(process.env.FG_L ?? 8);
-const SMOOTH_SWEEPS = Number(process.env.FG_S ?? 40);
+const SMOOTH_LAMBDA = 10;
+const SMOOTH_SWEEPS = 40;
 const SHIFT = 4; // 256 / 16
 const binOf = (r: number, g: number, b: number) => ((r >> SHIFT) * BINS + (g >> SHIFT)) * BINS + (b >> SHIFT);
 
