@@ -97,7 +97,7 @@ export async function runMaskEvaluation(opts: { dataset: string; provider?: Exec
       const gt = await sharp(join(opts.dataset, e.mask)).extractChannel(0).raw().toBuffer();
       const start = performance.now();
       const { detections } = await engine.detect(image, { classes: ['person', 'vehicle'], thresholds: { ...DEFAULT_THRESHOLDS } });
-      const alpha = await foregroundMask(image, selectForeground(detections));
+      const alpha = await foregroundMask(image, selectForeground(detections, image.width, image.height));
       const ms = performance.now() - start;
       const p = new Uint8Array(alpha.length), g = new Uint8Array(alpha.length);
       for (let i = 0; i < alpha.length; i++) (p[i] = alpha[i]! >= 128 ? 1 : 0), (g[i] = gt[i]! >= 128 ? 1 : 0);

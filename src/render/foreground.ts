@@ -21,15 +21,23 @@ function overlap(a: Box, b: Box): number {
  * The foreground of a dealer photo: the largest vehicle or person, other objects of its class at least a
  * third of its size, and (for vehicles) persons standing with the chosen vehicles. (est.)
  */
-export function selectForeground(detections: readonly Detection[]): Detection[] {
+export function selectForeground(detections: readonly Detection[], width?: number, height?: number): Detection[] {
   const candidates = detections.filter((d) => d.cls === 'vehicle' || d.cls === 'person');
   if (!candidates.length) return [];
-  // The largest object decides what the photo is of: a vehicle (with its people) or a person.
-  const primary = candidates.reduce((a, b) => (area(b.box) > area(a.box) ? b : a));
+  // The subject decides what the photo is of (a vehicle with its people, or a person): the largest object,
+  // weighed down by its distance from the image centre (the subject is usually framed in the middle).
+  const weight = (d: Detection) => {
+    if (!width || !height) return area(d.box);
+    const dx = ((d.box.x0 + d.box.x1) / 2 - width / 2) / (width / 2), dy = ((d.box.y0 + d.box.y1) / 2 - height / 2) / (height / 2);
+    return area(d.box) * (1 - 0.5 * Math.min(1, Math.hypot(dx, dy) / Math.SQRT2));
+  };
+  const primary = candidates.reduce((a, b) => (weight(b) > weight(a) ? b : a));
   const persons = candidates.filter((d) => d.cls === 'person');
   const pool = candidates.filter((d) => d.cls === primary.cls);
   const biggest = area(primary.box);
-  const chosen = pool.filter((d) => area(d.box) >= biggest / 3);
+  // Several cars of a dealer line-up stay together; a person photo keeps only people about as large as its subject.
+  const share = primary.cls === 'vehicle' ? 1 / 3 : PERSON_SHARE;
+  const chosen = pool.filter((d) => d === primary || area(d.box) >= biggest * share);
   if (primary.cls === 'vehicle') {
     for (const p of persons) {
       if (chosen.some((v) => overlap(v.box, p.box) > 0.2 * area(p.box)) && area(p.box) >= biggest / 20) chosen.push(p);
@@ -51,6 +59,7 @@ export const DEFAULT_REFINE: RefineOptions = { workSize: 360, ring: 0.12, iterat
 const BINS = 16;
 const PRIOR_CENTRE = 0.9;
 const PRIOR_EDGE = 0.35;
+const PERSON_SHARE = 0.6;
 const SMOOTH_LAMBDA = 10;
 const SMOOTH_SWEEPS = 40;
 const SHIFT = 4; // 256 / 16

@@ -56,7 +56,7 @@ export async function processBackgroundReplace(job: BackgroundJob): Promise<Back
   if (sizes.some((s) => s.width !== image.width || s.height !== image.height)) throw new SizeMismatchError(sizes);
   job.signal?.throwIfAborted();
   const { detections } = await detectObjects(job.engine, image, job.params);
-  const chosen = selectForeground(detections);
+  const chosen = selectForeground(detections, image.width, image.height);
   job.signal?.throwIfAborted();
   const alpha = await foregroundMask(image, chosen);
   const shadow = spec.shadow ? contactShadow(image.width, image.height, chosen.filter((d) => d.cls === 'vehicle').map((d) => d.box)) : null;
