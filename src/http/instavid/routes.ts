@@ -162,7 +162,8 @@ const bgTask: Handler = async (ctx, req, res) => {
   const shadow = body.options?.shadow === true || body.options?.shadow === 'true';
   const params: ProcessParams = {
     ...DEFAULT_PARAMS,
-    classes: classesFor(ctx, ['vehicle', 'person'], 'Background Replace'),
+    // The foreground is vehicles and persons; a container started with only one of them uses that one.
+    classes: ctx.classes.includes('vehicle') || ctx.classes.includes('person') ? (['vehicle', 'person'] as const).filter((c) => ctx.classes.includes(c)) : classesFor(ctx, ['vehicle'], 'Background Replace'),
     thresholds: { ...ctx.thresholds },
     saveMask: 'none',
     replaceBackground: { background: background.path, overlay: overlay?.path ?? null, shadow },
