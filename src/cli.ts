@@ -6,6 +6,7 @@ import { VERSION } from './version.ts';
 import { cliParameters, defaultParams } from './http/celantur/params.ts';
 import { DEFAULT_THRESHOLDS, OBJECT_CLASSES } from './types.ts';
 import { AppError } from './errors.ts';
+import { AccountError as UsageError } from './accounts/types.ts';
 
 const program = new Command('anonymiser')
   .description('Self-hosted anonymisation of faces, licence plates, persons and vehicles in images and videos')
@@ -120,11 +121,41 @@ addModelFetchOptions(models.command('list').description('the packs of the manife
   }
 });
 
+// Foreground masks of background replacement (issue 13).
+addEngineOptions(
+  program
+    .command('eval-masks')
+    .description('measure the foreground masks of background replacement (mean IoU, boundary F at 3 px) on a dataset laid out as ../shared/eval-masks')
+    .requiredOption('--dataset <dir>', 'folder with annotations.json, images/ and masks/')
+    .option('--limit <n>', 'only the first n images', (v) => Number.parseInt(v, 10))
+    .option('--json <file>', 'also write the full report as JSON'),
+).action(async (opts: Record<string, unknown>) => {
+  const { runMaskEvaluation, formatMaskTable } = await import('./eval/masks.ts');
+  const engine = engineConfigFrom(opts);
+  const report = await runMaskEvaluation({
+    dataset: String(opts.dataset),
+    provider: engine.provider,
+    modelsDir: engine.modelsDir,
+    threads: engine.threads || undefined,
+    limit: opts.limit as number | undefined,
+    log: (message: string) => process.stderr.write(`${message}\n`),
+  });
+  process.stdout.write(`${formatMaskTable(report)}\n`);
+  if (opts.json) {
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(String(opts.json), JSON.stringify(report, null, 2));
+  }
+});
+
+// Accounts and tokens (issue 13), on serve's database.
+const { addAccountCommands } = await import('./accounts/cli.ts');
+addAccountCommands(program);
+
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
   // Wrong values and unusable inputs are the user's to fix: one line, no stack trace.
-  if (err instanceof AppError) {
+  if (err instanceof AppError || err instanceof UsageError || (err instanceof Error && err.name === 'AccountError')) {
     process.stderr.write(`error: ${err.message}\n`);
     process.exit(2);
   }

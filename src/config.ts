@@ -71,6 +71,8 @@ export interface ServeConfig extends EngineConfig {
   maskitWebhookSecret?: string;
   /** PEKAT dialect: keep each request's task and files instead of deleting them once answered. */
   keepPekatResults: boolean;
+  /** Largest InstaVid360 image upload in MB (its documented 2 MB). */
+  instavidMaxUploadMb: number;
 }
 
 const list = (value: unknown): string[] =>
@@ -314,6 +316,12 @@ export function addServeOptions(cmd: Command): Command {
         .default(5)
         .env('ANONYMISER_KEEP_ALIVE_TIMEOUT'),
     )
+    .addOption(
+      new Option('--instavid-max-upload-mb <mb>', 'largest image upload of the InstaVid360 API in MB (its documented limit is 2)')
+        .argParser(parseIntStrict('--instavid-max-upload-mb', 1, 100_000))
+        .default(2)
+        .env('ANONYMISER_INSTAVID_MAX_UPLOAD_MB'),
+    )
     .addOption(new Option('--no-pipeline-thread', 'run tasks on the HTTP thread (slower answers while a large file is processed)').env('ANONYMISER_NO_PIPELINE_THREAD'));
 }
 
@@ -436,5 +444,28 @@ export function serveConfigFrom(opts: RawOptions): ServeConfig {
     maskitWebhookUrl: maskitWebhookUrlFrom(opts.maskitWebhookUrl),
     maskitWebhookSecret: maskitSecretFrom(opts),
     keepPekatResults: Boolean(opts.keepPekatResults),
+    instavidMaxUploadMb: (opts.instavidMaxUploadMb as number) ?? 2,
   };
+}
+
+// ---- accounts and tokens (issue 13) ----
+
+/** --db and --output as `serve` takes them, for the commands that work on its database (accounts, tokens). */
+export function addDatabaseOptions(cmd: Command): Command {
+  return cmd
+    .addOption(new Option('--output <dir>', 'the output folder of serve (its database is <output>/tasks.sqlite)').default('./data/output').env('ANONYMISER_OUTPUT'))
+    .addOption(new Option('--db <file>', 'SQLite task database of serve (default: <output>/tasks.sqlite)').env('ANONYMISER_DB'));
+}
+
+/** The database file that `serve` with the same --db/--output uses. */
+export function databasePathFrom(opts: RawOptions): string {
+  return opts.db ? resolve(String(opts.db)) : join(resolve(String(opts.output ?? './data/output')), 'tasks.sqlite');
+}
+
+/** --rate-limit: requests per minute per account; 0 or "none": no limit. */
+export function parseRateLimit(value: string): number | null {
+  if (value === 'none' || value === '0') return null;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 1_000_000) throw Object.assign(new Error(`--rate-limit must be an integer from 1 to 1000000 or none, got "${value}"`), { name: 'AccountError' });
+  return n;
 }

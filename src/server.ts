@@ -19,6 +19,9 @@ import { hardenServer } from './http/wire.ts';
 import { sweepLeftovers } from './tasks/sweep.ts';
 import { WebhookGuard } from './net/webhook-guard.ts';
 import { startPipelineWorker, type PipelineRunner } from './tasks/worker-runner.ts';
+import { SqliteAccountStore } from './accounts/sqlite.ts';
+import { SqliteImageStore } from './tasks/image-store.ts';
+import { instavidDialect } from './http/instavid/index.ts';
 
 export interface RunningServer {
   url: string;
@@ -48,6 +51,7 @@ export function defaultDialects(
     celanturDialect({ baseUrl }),
     maskitDialect({ resultTtlMs: config.maskitResultTtlMs, webhookUrl: config.maskitWebhookUrl, webhookSecret: config.maskitWebhookSecret }),
     pekatDialect({ keepResults: config.keepPekatResults }),
+    instavidDialect({ baseUrl }),
   ];
 }
 
@@ -88,6 +92,9 @@ export async function startServer(config: ServeConfig, log: Logger, options: Ser
   }
 
   const store = new TaskStore(config.dbPath);
+  // Accounts, tokens, quotas and rate limits (issue 13) live in the same database file.
+  const accounts = new SqliteAccountStore(config.dbPath);
+  const images = new SqliteImageStore(config.dbPath);
   let baseUrl = config.apiEndpoint ?? `http://localhost:${config.port}`;
   const dialects = (options.dialects ?? defaultDialects)(() => baseUrl, config);
   let listenUrl = baseUrl;
@@ -105,6 +112,7 @@ export async function startServer(config: ServeConfig, log: Logger, options: Ser
       maxPixels: config.maxPixels,
       taskTimeoutMs: config.taskTimeoutS * 1000,
       webhookGuard,
+      accounts,
       run: runner ? (task, signal, onProgress, limits) => runner.run(task, signal, onProgress, limits) : undefined,
     },
     log,
@@ -125,9 +133,11 @@ export async function startServer(config: ServeConfig, log: Logger, options: Ser
       log,
       publicHosts: config.publicHosts,
       listenUrl: () => listenUrl,
+      images,
+      instavidMaxUploadMb: config.instavidMaxUploadMb,
     },
     dialects,
-    { apiKey: config.apiKey, log },
+    { apiKey: config.apiKey, accounts, log },
   );
 
   const server: Server = await new Promise((resolve, reject) => {
@@ -162,6 +172,8 @@ export async function startServer(config: ServeConfig, log: Logger, options: Ser
     } catch (err) {
       server.close();
       store.close();
+      await accounts.close();
+      await images.close();
       await engine?.dispose();
       await runner?.dispose();
       throw new Error(`--tcp-port ${config.tcpPort}: ${(err as Error).message}`);
@@ -187,6 +199,8 @@ export async function startServer(config: ServeConfig, log: Logger, options: Ser
         server.closeAllConnections();
         await closed;
         store.close();
+        await accounts.close();
+        await images.close();
         await engine?.dispose();
         await runner?.dispose();
       })();

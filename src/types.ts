@@ -85,6 +85,11 @@ export interface ProcessParams {
   heatmap?: boolean;
   /** Write the anonymised image in this format instead of the input's (PEKAT answers PNG). Images only. */
   outputFormat?: 'png';
+  /**
+   * Background replacement (InstaVid360 bg-replace, issue 13): instead of anonymising, the foreground
+   * (vehicles, persons with them) is put on `background`, then `overlay` on top. Paths of stored images.
+   */
+  replaceBackground?: { background: string; overlay: string | null; shadow: boolean };
 }
 
 // Tuned on the development evaluation set for at most ~0.5 false positives per image and class

@@ -3,11 +3,12 @@
 import express from 'express';
 import type { Logger } from 'pino';
 import { NotFoundError } from '../errors.ts';
-import { requireApiKey } from './auth.ts';
+import { guard, guardedRouter } from './auth.ts';
+import type { AccountStore } from '../accounts/store.ts';
 import { errorHandler, sendError } from './errors.ts';
 import type { Dialect, DialectContext } from './dialect.ts';
 
-export function createApp(ctx: DialectContext, dialects: readonly Dialect[], opts: { apiKey?: string; log: Logger }): express.Express {
+export function createApp(ctx: DialectContext, dialects: readonly Dialect[], opts: { apiKey?: string; accounts?: AccountStore; log: Logger }): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);
@@ -20,10 +21,12 @@ export function createApp(ctx: DialectContext, dialects: readonly Dialect[], opt
     });
     next();
   });
-  if (opts.apiKey) app.use(requireApiKey(opts.apiKey, dialects));
+  const auth = { apiKey: opts.apiKey, accounts: opts.accounts };
   for (const dialect of dialects) {
     const router = express.Router();
-    dialect.mount(router, ctx);
+    // Authentication, rate limit and the dialect's scope (its name unless it says otherwise) before every route.
+    const scope = dialect.scope === undefined ? dialect.name : dialect.scope;
+    dialect.mount(opts.apiKey || opts.accounts ? guardedRouter(router, guard(auth, scope, dialect.auth)) : router, ctx);
     router.use(errorHandler(opts.log, dialect.errorBody?.bind(dialect)));
     app.use(router);
   }

@@ -14,6 +14,7 @@ import type { TaskService } from '../tasks/service.ts';
 import type { CompletionNotifier } from '../tasks/notifier.ts';
 import type { AppError } from '../errors.ts';
 import { publicBaseUrl } from './public-url.ts';
+import type { ImageStore } from '../tasks/image-store.ts';
 
 /** What every dialect's handlers may use: the task service and the server's start-up facts. */
 export interface DialectContext {
@@ -36,6 +37,10 @@ export interface DialectContext {
   lenientParams?: boolean;
   /** Details that must not reach clients (tool output, paths) go here. */
   log: Logger;
+  /** Images and short task keys of the dialects that address them by key (InstaVid360, issue 13). */
+  images?: ImageStore;
+  /** --instavid-max-upload-mb (InstaVid360's 2 MB limit). */
+  instavidMaxUploadMb?: number;
 }
 
 export interface Dialect {
@@ -47,6 +52,11 @@ export interface Dialect {
   readonly notifier: CompletionNotifier;
   /** The dialect's OpenAPI document, as served (null when it has none). */
   openapi(ctx: DialectContext): Record<string, unknown> | null;
+  /**
+   * The token scope every route of this dialect needs (default: the dialect's name, e.g. "celantur");
+   * null: the dialect's handlers check scopes themselves (requireScope in auth.ts).
+   */
+  readonly scope?: string | null;
   /** The error body in the dialect's own shape; without it, the shared `{"error": {code, message, …}}`. */
   errorBody?(err: AppError): unknown;
   /** How this dialect's clients send the API key; without it, "Authorization: Bearer" or "x-api-key". */

@@ -16,6 +16,10 @@ import { TaskStore, type DialectState, type FailureReason, type Task, type TaskS
 import { runTask, type RunOutcome } from './runner.ts';
 import { sendWebhook, type WebhookOptions } from './webhook.ts';
 import type { CompletionNotifier, TaskEvent } from './notifier.ts';
+import type { AccountStore } from '../accounts/store.ts';
+import { currentOwner, currentPrincipal } from '../accounts/context.ts';
+import { QUOTA_SERVICES, type QuotaService } from '../accounts/types.ts';
+import { QuotaExceededError } from '../errors.ts';
 
 /** Starts of one task (across restarts) before it is failed instead of run again. */
 export const MAX_ATTEMPTS = 3;
@@ -35,6 +39,8 @@ export interface TaskServiceOptions {
   /** Which webhook targets may be reached; the default rules when absent. */
   webhookGuard?: WebhookGuard;
   /** Runs a task elsewhere (the pipeline thread, worker-runner.ts) instead of runTask with `engine` on this thread. */
+  /** Accounts (issue 13): monthly quotas are taken from here when a token's request creates a task. */
+  accounts?: AccountStore;
   run?: (task: Task, signal: AbortSignal, onProgress: (done: number, total: number) => void, limits: { maxPixels: number }) => Promise<RunOutcome>;
 }
 
@@ -57,6 +63,8 @@ export interface Upload {
   warnings?: string[];
   /** Facts only the dialect reads back (see Task.dialectState). */
   dialectState?: DialectState;
+  /** The quota this task consumes a credit of (default: the dialect's name, when that is a quota service). */
+  quota?: QuotaService;
 }
 
 /** Deletes the files of a dialect's done tasks a while after they finished (see startResultSweeper). */
@@ -166,7 +174,14 @@ export class TaskService {
     const held = slot ?? this.reserve();
     try {
       this.checkWebhook(upload.webhook);
-      const task = await this.persist(upload);
+      const refund = await this.takeCredit(upload);
+      let task: Task;
+      try {
+        task = await this.persist(upload);
+      } catch (err) {
+        await refund();
+        throw err;
+      }
       this.enqueue(task.id);
       return task;
     } finally {
@@ -185,6 +200,26 @@ export class TaskService {
     const failed = this.store.get(task.id)!;
     this.notify(failed, 'finished');
     return failed;
+  }
+
+  /**
+   * One credit of the token's account's monthly quota for this service (accounts, issue 13); 429 when none is
+   * left. Returns what gives it back if the task cannot be stored.
+   */
+  private async takeCredit(upload: Upload): Promise<() => Promise<void>> {
+    const principal = currentPrincipal();
+    const service = upload.quota ?? ((QUOTA_SERVICES as readonly string[]).includes(upload.dialect) ? (upload.dialect as QuotaService) : undefined);
+    const accounts = this.opts.accounts;
+    if (principal?.kind !== 'token' || !service || !accounts) return async () => {};
+    const outcome = await accounts.consumeCredit(principal.accountId, service);
+    if (!outcome.allowed) throw new QuotaExceededError(service, outcome.limit ?? 0, outcome.resetAt);
+    return () => accounts.refundCredit(principal.accountId, service);
+  }
+
+  /** A task the current request may see: any for the --api-key or no auth, only its own for a token. */
+  private visible(task: Task | undefined): Task | undefined {
+    const owner = currentOwner();
+    return task && (owner === undefined || task.createdBy === owner) ? task : undefined;
   }
 
   private async persist(upload: Upload): Promise<Task> {
@@ -213,6 +248,7 @@ export class TaskService {
         warnings: upload.warnings,
         dialectState: upload.dialectState,
         probe: upload.type.media,
+        createdBy: currentOwner() ?? null,
       });
     } catch (err) {
       await rm(inputDir, { recursive: true, force: true });
@@ -222,7 +258,7 @@ export class TaskService {
 
   /** Resolves when the task is done or failed (or at once if it already is). */
   waitFor(id: string): Promise<Completion> {
-    const task = this.store.get(id);
+    const task = this.visible(this.store.get(id));
     if (!task) return Promise.reject(new NotFoundError(`no task with id ${id}`));
     if (task.status === 'done' || task.status === 'failed' || task.status === 'deleted') return Promise.resolve({ task });
     return new Promise((resolve) => {
@@ -233,13 +269,13 @@ export class TaskService {
   }
 
   get(id: string): Task {
-    const task = this.store.get(id);
+    const task = this.visible(this.store.get(id));
     if (!task) throw new NotFoundError(`no task with id ${id}`);
     return task;
   }
 
   list(page: number, limit: number, status?: TaskStatus) {
-    return this.store.list(page, limit, status);
+    return this.store.list(page, limit, status, currentOwner());
   }
 
   /** Removes the record and/or the files of a task; a running task is stopped first. */
@@ -263,7 +299,7 @@ export class TaskService {
   }
 
   async deleteAll(choice: DeleteChoice): Promise<number> {
-    const ids = this.store.allIds();
+    const ids = this.store.allIds(currentOwner());
     for (const id of ids) await this.delete(id, choice);
     return ids.length;
   }

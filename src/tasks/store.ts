@@ -64,6 +64,8 @@ export interface Task {
   deleteTime: string | null;
   /** A video's ffprobe result, taken when the upload was checked; the pipeline does not probe again (null: images, older tasks). */
   probe: MediaInfo | null;
+  /** The token that created the task (accounts, issue 13); null: the --api-key or no authentication. */
+  createdBy: string | null;
 }
 
 export interface NewTask {
@@ -80,6 +82,7 @@ export interface NewTask {
   warnings?: string[];
   dialectState?: DialectState;
   probe?: MediaInfo;
+  createdBy?: string | null;
 }
 
 /** JSON-serialisable facts a dialect keeps with a task. */
@@ -114,6 +117,7 @@ interface Row {
   end_time: string | null;
   delete_time: string | null;
   probe: string | null;
+  created_by: string | null;
   seq: number;
 }
 
@@ -156,6 +160,8 @@ const ADDED_COLUMNS: { name: string; definition: string }[] = [
   { name: 'dialect_state', definition: "TEXT NOT NULL DEFAULT '{}'" },
   // The upload's probe (videos), so that the pipeline does not run ffprobe a second time.
   { name: 'probe', definition: 'TEXT' },
+  // Accounts (issue 13): the token that created the task; tokens see only their own tasks.
+  { name: 'created_by', definition: 'TEXT' },
 ];
 
 function toTask(r: Row): Task {
@@ -188,6 +194,7 @@ function toTask(r: Row): Task {
     endTime: r.end_time,
     deleteTime: r.delete_time,
     probe: r.probe ? (JSON.parse(r.probe) as MediaInfo) : null,
+    createdBy: r.created_by ?? null,
   };
 }
 
@@ -221,9 +228,9 @@ export class TaskStore {
     this.db
       .prepare(
         `INSERT INTO tasks (id, dialect, name, kind, mime, status, params, input_path, output_dir, stem, webhook_url,
-           webhook_header_name, webhook_header_value, webhook_status, upload_time, warnings, dialect_state, probe)
+           webhook_header_name, webhook_header_value, webhook_status, upload_time, warnings, dialect_state, probe, created_by)
          VALUES (@id, @dialect, @name, @kind, @mime, 'queued', @params, @inputPath, @outputDir, @stem, @webhookUrl,
-           @headerName, @headerValue, @webhookStatus, @uploadTime, @warnings, @dialectState, @probe)`,
+           @headerName, @headerValue, @webhookStatus, @uploadTime, @warnings, @dialectState, @probe, @createdBy)`,
       )
       .run({
         id: t.id,
@@ -243,6 +250,7 @@ export class TaskStore {
         warnings: JSON.stringify(t.warnings ?? []),
         dialectState: JSON.stringify(t.dialectState ?? {}),
         probe: t.probe ? JSON.stringify(t.probe) : null,
+        createdBy: t.createdBy ?? null,
       });
     return this.get(t.id)!;
   }
@@ -252,16 +260,19 @@ export class TaskStore {
     return row ? toTask(row) : undefined;
   }
 
-  list(page: number, limit: number, status?: TaskStatus): { total: number; items: Task[] } {
-    const where = status ? 'WHERE status = @status' : '';
-    const total = (this.db.prepare(`SELECT COUNT(*) AS n FROM tasks ${where}`).get({ status }) as { n: number }).n;
+  /** `owner`: only that token's tasks (accounts, issue 13). */
+  list(page: number, limit: number, status?: TaskStatus, owner?: string): { total: number; items: Task[] } {
+    const conditions = [status ? 'status = @status' : '', owner !== undefined ? 'created_by = @owner' : ''].filter(Boolean);
+    const where = conditions.length ? `WHERE ${conditions.join(' AND ')}` : '';
+    const total = (this.db.prepare(`SELECT COUNT(*) AS n FROM tasks ${where}`).get({ status, owner }) as { n: number }).n;
     const rows = this.db
       .prepare(`SELECT * FROM tasks ${where} ORDER BY seq DESC LIMIT @limit OFFSET @offset`)
-      .all({ status, limit, offset: (page - 1) * limit }) as Row[];
+      .all({ status, owner, limit, offset: (page - 1) * limit }) as Row[];
     return { total, items: rows.map(toTask) };
   }
 
-  allIds(): string[] {
+  allIds(owner?: string): string[] {
+    if (owner !== undefined) return (this.db.prepare('SELECT id FROM tasks WHERE created_by = ? ORDER BY seq').all(owner) as { id: string }[]).map((r) => r.id);
     return (this.db.prepare('SELECT id FROM tasks ORDER BY seq').all() as { id: string }[]).map((r) => r.id);
   }
 
