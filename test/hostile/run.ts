@@ -36,7 +36,7 @@ async function runCase(c: HostileCase, server: TestServer): Promise<void> {
   let status: number;
   let failedTask: string | undefined;
   if (c.kind === 'raw') {
-    let r = await rawRequest(server.url, c.data, { timeoutMs: 3000 });
+    let r = await rawRequest(server.url, c.data, { timeoutMs: 3000, keepOpen: c.keepOpen });
     if (r.status === 100) r = parseRawResponse(r.raw.slice(r.raw.indexOf('\r\n\r\n') + 4));
     status = r.status;
     assert.ok(c.expect.status.includes(status), `${c.name}: status ${status} not in ${c.expect.status} (${r.raw.slice(0, 160)})`);
