@@ -9,7 +9,9 @@ import { createDetectionEngine, type DetectionEngine } from './detect/engine.ts'
 import { createApp } from './http/app.ts';
 import { celanturDialect } from './http/celantur/index.ts';
 import type { Dialect } from './http/dialect.ts';
-import { TaskStore } from './tasks/store.ts';
+import { sqliteBackend } from './tasks/store.ts';
+import { postgresBackend } from './tasks/pg/store.ts';
+import type { TaskBackend } from './tasks/ports.ts';
 import { TaskService } from './tasks/service.ts';
 import { VERSION } from './version.ts';
 import { startTcpServer, type RunningTcpServer } from './tcp/server.ts';
@@ -42,9 +44,14 @@ export function defaultDialects(baseUrl: () => string): Dialect[] {
 export async function startServer(config: ServeConfig, log: Logger, options: ServerOptions = {}): Promise<RunningServer> {
   await mkdir(config.inputDir, { recursive: true });
   await mkdir(config.outputDir, { recursive: true });
-  // Partial uploads and half-written outputs from a process that died mid-write have no owner.
-  const swept = await sweepLeftovers(config.inputDir, config.outputDir);
-  if (swept.temporaryFiles) log.info({ files: swept.temporaryFiles }, 'removed temporary files left by the previous run');
+  // Tasks and queue: SQLite on one host, or PostgreSQL shared by every replica (--database-url).
+  const backend: TaskBackend = config.databaseUrl ? await postgresBackend(config.databaseUrl) : sqliteBackend(config.dbPath);
+  // Partial uploads and half-written outputs from a process that died mid-write have no owner. On a shared
+  // store the folders are shared too, and other replicas may be writing them: no sweep then.
+  if (!backend.shared) {
+    const swept = await sweepLeftovers(config.inputDir, config.outputDir);
+    if (swept.temporaryFiles) log.info({ files: swept.temporaryFiles }, 'removed temporary files left by the previous run');
+  }
   const webhookGuard = new WebhookGuard({ allow: config.webhookAllow, deny: config.webhookDeny });
 
   let engine: DetectionEngine | null = null;
@@ -72,12 +79,11 @@ export async function startServer(config: ServeConfig, log: Logger, options: Ser
     log.error({ err }, 'the detection models could not be loaded; /v1/status answers 500');
   }
 
-  const store = new TaskStore(config.dbPath);
   let baseUrl = config.apiEndpoint ?? `http://localhost:${config.port}`;
   const dialects = (options.dialects ?? defaultDialects)(() => baseUrl);
   let listenUrl = baseUrl;
   const service = new TaskService(
-    store,
+    backend,
     engine,
     engineError,
     {
@@ -91,6 +97,7 @@ export async function startServer(config: ServeConfig, log: Logger, options: Ser
       taskTimeoutMs: config.taskTimeoutS * 1000,
       webhookGuard,
       run: runner ? (task, signal, onProgress, limits) => runner.run(task, signal, onProgress, limits) : undefined,
+      leaseMs: config.leaseS * 1000,
     },
     log,
   );
@@ -145,14 +152,14 @@ export async function startServer(config: ServeConfig, log: Logger, options: Ser
       });
     } catch (err) {
       server.close();
-      store.close();
+      await backend.close();
       await engine?.dispose();
       await runner?.dispose();
       throw new Error(`--tcp-port ${config.tcpPort}: ${(err as Error).message}`);
     }
   }
-  if (engine || runner) service.recover();
-  log.info({ url, input: config.inputDir, output: config.outputDir, db: config.dbPath }, 'listening');
+  if (engine || runner) await service.recover();
+  log.info({ url, input: config.inputDir, output: config.outputDir, db: config.databaseUrl ? 'postgres' : config.dbPath, replica: service.replicaId }, 'listening');
 
   let closing: Promise<void> | null = null;
   return {
@@ -170,7 +177,7 @@ export async function startServer(config: ServeConfig, log: Logger, options: Ser
         await tcpClosed;
         server.closeAllConnections();
         await closed;
-        store.close();
+        await backend.close();
         await engine?.dispose();
         await runner?.dispose();
       })();
