@@ -234,7 +234,7 @@ export class SqliteTaskStore implements TaskRepository, JobQueue, ClusterRegistr
 
   async finish(id: string, owner: string, outputs: TaskOutputs, detectionCount: number | null): Promise<Task | undefined> {
     return this.row(
-      `UPDATE tasks SET status = 'done', outputs = ?, detection_count = ?, end_time = ?, owner = NULL, lease_until = NULL
+      `UPDATE tasks SET status = 'done', outputs = ?, detection_count = ?, end_time = ?, lease_until = NULL
        WHERE id = ? AND status = 'processing' AND owner = ? RETURNING *`,
       JSON.stringify(outputs), detectionCount, now(), id, owner,
     );
@@ -242,7 +242,7 @@ export class SqliteTaskStore implements TaskRepository, JobQueue, ClusterRegistr
 
   async fail(id: string, reason: FailureReason, owner?: string): Promise<Task | undefined> {
     return this.row(
-      `UPDATE tasks SET status = 'failed', error = ?, error_code = ?, end_time = ?, owner = NULL, lease_until = NULL
+      `UPDATE tasks SET status = 'failed', error = ?, error_code = ?, end_time = ?, lease_until = NULL
        WHERE id = ? AND (status = 'queued' OR (status = 'processing' AND (? IS NULL OR owner = ?))) RETURNING *`,
       reason.message, reason.code, now(), id, owner ?? null, owner ?? null,
     );

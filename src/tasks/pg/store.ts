@@ -225,7 +225,7 @@ export class PgTaskStore implements TaskRepository, JobQueue, ClusterRegistry {
 
   finish(id: string, owner: string, outputs: TaskOutputs, detectionCount: number | null): Promise<Task | undefined> {
     return this.one(
-      `UPDATE tasks SET status = 'done', outputs = $3, detection_count = $4, end_time = now(), owner = NULL, lease_until = NULL
+      `UPDATE tasks SET status = 'done', outputs = $3, detection_count = $4, end_time = now(), lease_until = NULL
        WHERE id = $1 AND status = 'processing' AND owner = $2 RETURNING *`,
       [id, owner, JSON.stringify(outputs), detectionCount],
     );
@@ -233,7 +233,7 @@ export class PgTaskStore implements TaskRepository, JobQueue, ClusterRegistry {
 
   fail(id: string, reason: FailureReason, owner?: string): Promise<Task | undefined> {
     return this.one(
-      `UPDATE tasks SET status = 'failed', error = $2, error_code = $3, end_time = now(), owner = NULL, lease_until = NULL
+      `UPDATE tasks SET status = 'failed', error = $2, error_code = $3, end_time = now(), lease_until = NULL
        WHERE id = $1 AND (status = 'queued' OR (status = 'processing' AND ($4::text IS NULL OR owner = $4))) RETURNING *`,
       [id, reason.message, reason.code, owner ?? null],
     );
