@@ -19,6 +19,7 @@ import { hardenServer } from './http/wire.ts';
 import { sweepLeftovers } from './tasks/sweep.ts';
 import { WebhookGuard } from './net/webhook-guard.ts';
 import { startPipelineWorker, type PipelineRunner } from './tasks/worker-runner.ts';
+import { Metrics } from './metrics.ts';
 
 export interface RunningServer {
   url: string;
@@ -82,6 +83,7 @@ export async function startServer(config: ServeConfig, log: Logger, options: Ser
   let baseUrl = config.apiEndpoint ?? `http://localhost:${config.port}`;
   const dialects = (options.dialects ?? defaultDialects)(() => baseUrl);
   let listenUrl = baseUrl;
+  const metrics = new Metrics();
   const service = new TaskService(
     backend,
     engine,
@@ -98,9 +100,11 @@ export async function startServer(config: ServeConfig, log: Logger, options: Ser
       webhookGuard,
       run: runner ? (task, signal, onProgress, limits) => runner.run(task, signal, onProgress, limits) : undefined,
       leaseMs: config.leaseS * 1000,
+      observe: metrics,
     },
     log,
   );
+  metrics.bind(service, runner?.provider ?? engine?.provider ?? null);
   const app = createApp(
     {
       service,
@@ -118,7 +122,7 @@ export async function startServer(config: ServeConfig, log: Logger, options: Ser
       listenUrl: () => listenUrl,
     },
     dialects,
-    { apiKey: config.apiKey, log },
+    { apiKey: config.apiKey, log, metrics: () => metrics.render() },
   );
 
   const server: Server = await new Promise((resolve, reject) => {

@@ -7,7 +7,11 @@ import { requireApiKey } from './auth.ts';
 import { errorHandler, sendError } from './errors.ts';
 import type { Dialect, DialectContext } from './dialect.ts';
 
-export function createApp(ctx: DialectContext, dialects: readonly Dialect[], opts: { apiKey?: string; log: Logger }): express.Express {
+export function createApp(
+  ctx: DialectContext,
+  dialects: readonly Dialect[],
+  opts: { apiKey?: string; log: Logger; metrics?: () => Promise<{ contentType: string; body: string }> },
+): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);
@@ -21,6 +25,13 @@ export function createApp(ctx: DialectContext, dialects: readonly Dialect[], opt
     next();
   });
   if (opts.apiKey) app.use(requireApiKey(opts.apiKey));
+  // Prometheus metrics of this replica (src/metrics.ts), behind the same API key as the rest.
+  const metrics = opts.metrics;
+  if (metrics) {
+    app.get('/metrics', (_req, res, next) => {
+      metrics().then(({ contentType, body }) => void res.type(contentType).send(body), next);
+    });
+  }
   for (const dialect of dialects) {
     const router = express.Router();
     dialect.mount(router, ctx);

@@ -50,7 +50,7 @@ export interface TaskServiceOptions {
 /** Hooks for metrics: what happened, never a decision. */
 export interface TaskObserver {
   accepted?(task: Task): void;
-  finished?(task: Task, seconds: number): void;
+  finished?(task: Task, seconds: number, stageMs?: Record<string, number>): void;
   webhook?(task: Task, ok: boolean): void;
 }
 
@@ -458,6 +458,7 @@ export class TaskService {
     this.running.set(id, controller);
     let failure: unknown;
     let finished: Task | undefined;
+    let stageMs: Record<string, number> | undefined;
     const timeoutMs = this.opts.taskTimeoutMs ?? 0;
     const timer = timeoutMs > 0 ? setTimeout(() => controller.abort(new TaskTimeoutError(timeoutMs / 1000)), timeoutMs) : undefined;
     let work: Promise<unknown> = Promise.resolve();
@@ -477,6 +478,7 @@ export class TaskService {
       // An abort (timeout, DELETE, shutdown) ends the task at once; the pipeline stops at its next step.
       const outcome = await Promise.race([run, abortedBy(controller.signal)]);
       if (controller.signal.aborted) throw controller.signal.reason;
+      stageMs = outcome.timings;
       finished = await this.tasks.finish(id, this.replicaId, outcome.outputs, outcome.detectionCount);
       // Deleted (or taken over) while it ran: what it wrote must not outlive the record.
       if (!finished) await this.files.removeOutputs(task.outputDir);
@@ -497,7 +499,7 @@ export class TaskService {
       this.running.delete(id);
     }
     if (finished && (finished.status === 'done' || finished.status === 'failed')) {
-      this.opts.observe?.finished?.(finished, (Date.now() - started) / 1000);
+      this.opts.observe?.finished?.(finished, (Date.now() - started) / 1000, stageMs);
       this.notify(finished, 'finished');
       this.settle(id, failure, finished);
       void this.backend.signals.publish(id, 'settled').catch(() => undefined);
