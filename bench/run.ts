@@ -133,6 +133,13 @@ async function main(): Promise<void> {
       for (const line of await benchLoad()) print(line);
     }
     // ---- end load ----
+
+    // ---- replicas (scale-out, issue 15: bench/replicas.ts; BENCH_REPLICAS=0 skips it) ----
+    if (process.env.BENCH_REPLICAS !== '0') {
+      const { benchReplicas } = await import('./replicas.ts');
+      for (const line of await benchReplicas()) print(line);
+    }
+    // ---- end replicas ----
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
