@@ -511,7 +511,9 @@ export class TaskService {
     if (!list) return;
     this.waiters.delete(id);
     const answer = (task: Task | undefined) => {
-      for (const resolve of list) resolve({ task: task ?? ({ id, status: 'deleted' } as Task), error });
+      // A task that failed on another replica: its sync caller gets the same code and message as a local one.
+      const why = error ?? (task?.status === 'failed' && task.errorCode ? failureFromRecord(task) : undefined);
+      for (const resolve of list) resolve({ task: task ?? ({ id, status: 'deleted' } as Task), error: why });
     };
     if (known) return answer(known);
     void this.tasks.get(id).then(answer, () => answer(undefined));
@@ -556,6 +558,13 @@ export class TaskService {
     this.webhooksInFlight.add(p);
     void p.finally(() => this.webhooksInFlight.delete(p));
   }
+}
+
+/** Statuses of the failure codes a task record keeps (errors.ts): file problems 422, a DELETE 409, faults 500. */
+const FAILURE_STATUS: Record<string, number> = { deleted: 409, processing_failed: 500, crashed_repeatedly: 500, models_unavailable: 500 };
+
+function failureFromRecord(task: Task): AppError {
+  return new AppError(FAILURE_STATUS[task.errorCode!] ?? 422, task.errorCode!, task.error ?? 'processing failed');
 }
 
 function isEnded(status: TaskStatus): boolean {
