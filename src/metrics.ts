@@ -44,7 +44,7 @@ export class Metrics implements TaskObserver {
     });
     new Gauge({
       name: 'anonymiser_replicas_seen',
-      help: 'Replicas seen by heartbeat within one lease period',
+      help: 'Replicas seen by heartbeat within two lease periods',
       registers: reg,
       async collect() {
         this.set((await service.clusterStatus()).replicas.length);

@@ -265,9 +265,9 @@ export class TaskService {
     return this.tasks.countByStatus();
   }
 
-  /** This replica, the queue depth and the replicas seen by heartbeat within three lease periods. */
+  /** This replica, the queue depth and the replicas seen by heartbeat within two lease periods (beats come every third of one). */
   async clusterStatus(): Promise<ClusterStatus> {
-    const [queueDepth, replicas] = await Promise.all([this.backend.queue.depth(), this.backend.cluster.replicas(this.leaseMs)]);
+    const [queueDepth, replicas] = await Promise.all([this.backend.queue.depth(), this.backend.cluster.replicas(2 * this.leaseMs)]);
     this.depth = queueDepth;
     return {
       replica: { id: this.replicaId, host: hostname(), running: this.running.size, concurrency: this.opts.concurrency },
@@ -488,6 +488,10 @@ export class TaskService {
         await work;
         await this.backend.queue.release(id, this.replicaId);
         void this.backend.signals.publish(id, 'queued').catch(() => undefined);
+      } else if (isDeletion(controller.signal)) {
+        // Deleted (here or on another replica): the deleting side records it and sends the deleted webhook.
+        await work;
+        await this.files.removeOutputs(task.outputDir);
       } else {
         finished = await this.tasks.fail(id, this.failureReason(id, err), this.replicaId);
         // What the stopped pipeline still writes must not stay either: wait for it, then clean up.
@@ -512,7 +516,13 @@ export class TaskService {
     this.waiters.delete(id);
     const answer = (task: Task | undefined) => {
       // A task that failed on another replica: its sync caller gets the same code and message as a local one.
-      const why = error ?? (task?.status === 'failed' && task.errorCode ? failureFromRecord(task) : undefined);
+      const why =
+        error ??
+        (task?.status === 'failed' && task.errorCode
+          ? failureFromRecord(task)
+          : !task || task.status === 'deleted'
+            ? new AppError(409, 'deleted', `task ${id} was deleted before it finished`)
+            : undefined);
       for (const resolve of list) resolve({ task: task ?? ({ id, status: 'deleted' } as Task), error: why });
     };
     if (known) return answer(known);
@@ -565,6 +575,10 @@ const FAILURE_STATUS: Record<string, number> = { deleted: 409, processing_failed
 
 function failureFromRecord(task: Task): AppError {
   return new AppError(FAILURE_STATUS[task.errorCode!] ?? 422, task.errorCode!, task.error ?? 'processing failed');
+}
+
+function isDeletion(signal: AbortSignal): boolean {
+  return signal.aborted && signal.reason instanceof AppError && signal.reason.code === 'deleted';
 }
 
 function isEnded(status: TaskStatus): boolean {

@@ -224,7 +224,7 @@ test('30 uploads round-robin, one replica killed with -9 mid-run: every task fin
   assert.equal((await fetch(`${survivors[1]!.url}/v1/file/${gone}/anonymised`)).status, 404);
   assert.equal(await exists(join(root, 'output', gone)), false);
   assert.equal(await exists(join(root, 'input', gone)), false);
-  // The killed replica drops out of the cluster list once its heartbeat is older than a lease.
+  // The killed replica drops out of the cluster list once its heartbeat is older than two leases.
   const s = await until('2 replicas seen', async () => {
     const s = await status(survivors[0]!);
     return s.cluster.replicas.length === 2 && s;
@@ -243,4 +243,22 @@ test('sync requests sent to one replica are answered there when other replicas p
   const owners = await query<{ owner: string }>(`SELECT owner FROM tasks WHERE id = ANY($1)`, [bodies.map((b) => b.body.id)]);
   const elsewhere = owners.filter((o) => !o.owner.includes(`-${front!.pid}-`)).length;
   assert.ok(elsewhere >= 1, `at least one of the 5 ran on another replica (${elsewhere})`);
+});
+
+test('a task deleted through another replica than the one running it stops there and gets one "deleted" webhook, no "failed" one', async () => {
+  deliveries.length = 0;
+  const res = await upload(alive()[0]!, large, { webhook: true });
+  assert.equal(res.status, 202);
+  const { id } = (await res.json()) as { id: string };
+  const running = await until('the task processing', async () => (await query<{ owner: string }>(`SELECT owner FROM tasks WHERE id = $1 AND status = 'processing'`, [id]))[0]);
+  const owner = alive().find((r) => running.owner.includes(`-${r.pid}-`))!;
+  const other = alive().find((r) => r !== owner)!;
+  assert.equal((await fetch(`${other.url}/v1/task/${id}`, { method: 'DELETE' })).status, 200);
+  await until('the deleted webhook', async () => deliveries.some((d) => d.file_id === id), 30_000);
+  // The owner stops, and neither records a failure nor sends a second webhook.
+  await until('the owner idle', async () => (await status(owner)).replica.running === 0, 60_000);
+  await new Promise((r) => setTimeout(r, 1000));
+  assert.deepEqual(deliveries.filter((d) => d.file_id === id).map((d) => d.file_status), ['deleted']);
+  assert.equal((await fetch(`${owner.url}/v1/task/${id}`)).status, 404);
+  assert.equal(await exists(join(root, 'output', id)), false);
 });

@@ -84,7 +84,7 @@ export const Status = z.strictObject({
       queue_depth: z.int().describe('tasks waiting across every replica'),
       replicas: z.array(
         z.strictObject({ id: z.string(), host: z.string(), startedAt: z.string(), lastSeen: z.string(), concurrency: z.int(), running: z.int() }),
-      ).describe('replicas seen by heartbeat within one lease period'),
+      ).describe('replicas seen by heartbeat within two lease periods'),
     })
     .describe('every replica that shares this task store'),
 });
