@@ -34,6 +34,11 @@ COPY --from=build /app/dist ./dist
 COPY package.json ./
 COPY bin ./bin
 COPY models ./models
+# Model packs (models/packs.json: YuNet for faces), verified by sha256, when the internet (or MODEL_MIRROR) is
+# reachable; without them the image builds anyway and detects faces with the bundled ensemble.
+ARG MODEL_MIRROR=
+RUN node bin/anonymiser models fetch ${MODEL_MIRROR:+--model-mirror "$MODEL_MIRROR"} \
+ || echo "warning: model packs not fetched; faces use the bundled ensemble (run 'anonymiser models fetch' with a mirror to add them)" >&2
 COPY entrypoint.sh /usr/local/bin/entrypoint.sh
 RUN mkdir -p /data/input /data/output && chown -R node:node /data
 ENV NODE_ENV=production \

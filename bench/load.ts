@@ -23,6 +23,7 @@ interface Child {
 async function serve(root: string, extra: string[]): Promise<Child> {
   const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--host', '127.0.0.1', '-a', 'face', '--provider', 'cpu', '--input', join(root, 'in'), '--output', join(root, 'out'), ...extra], {
     stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, ...(process.env.BENCH_UV ? { UV_THREADPOOL_SIZE: process.env.BENCH_UV } : {}) },
   });
   const lines = createInterface({ input: child.stdout! });
   const url = await new Promise<string>((resolve, reject) => {
@@ -185,7 +186,7 @@ async function killDuringTasks(root: string, photo: Buffer): Promise<string[]> {
   }
 }
 
-export async function benchLoad(): Promise<string[]> {
+export async function benchLoad(only?: string): Promise<string[]> {
   const photo = await readFile(PHOTO);
   const lines = ['load and faults (real server as a child process, CPU, face model):'];
   for (const [name, run] of [
@@ -194,6 +195,7 @@ export async function benchLoad(): Promise<string[]> {
     ['panorama-inline', (root: string) => panorama(root, photo, ['--no-pipeline-thread'], '--no-pipeline-thread, for comparison')],
     ['kill', (root: string) => killDuringTasks(root, photo)],
   ] as const) {
+    if (only && name !== only) continue;
     const root = await mkdtemp(join(tmpdir(), `anonymiser-bench-${name}-`));
     try {
       lines.push(...(await run(root)));
@@ -207,5 +209,5 @@ export async function benchLoad(): Promise<string[]> {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  for (const line of await benchLoad()) console.log(line);
+  for (const line of await benchLoad(process.argv[2])) console.log(line);
 }

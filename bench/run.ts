@@ -2,13 +2,14 @@
 // (sharp decode + JPEG encode of the same image, measured in the same run). Not a test.
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { createDetectionEngine, type DetectionEngine } from '../src/detect/engine.ts';
 import { processImage, type ImageResult } from '../src/pipeline/image/index.ts';
 import { DEFAULT_PARAMS, type ObjectClass } from '../src/types.ts';
 import { makeBenchImages, type BenchImage } from './images.ts';
+import type { VideoFigures } from './video.ts';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const CLASS_SETS: { label: string; classes: ObjectClass[] }[] = [
@@ -62,7 +63,7 @@ async function throughput(engine: DetectionEngine, image: BenchImage, classes: O
   return (total * 1000) / (performance.now() - t0);
 }
 
-async function benchImage(engine: DetectionEngine, image: BenchImage, classes: ObjectClass[], outDir: string): Promise<string[]> {
+async function benchImage(engine: DetectionEngine, image: BenchImage, classes: ObjectClass[], outDir: string): Promise<{ lines: string[]; ratio: number }> {
   await runOnce(engine, image, classes, outDir, 0); // warm-up: first inference allocates
   const runs: { result: ImageResult; ms: number }[] = [];
   const floorDecode: number[] = [];
@@ -81,12 +82,13 @@ async function benchImage(engine: DetectionEngine, image: BenchImage, classes: O
   const floorMs = floor.decode + floor.encode;
   const c1 = await throughput(engine, image, classes, outDir, 1);
   const c2 = await throughput(engine, image, classes, outDir, 2);
-  return [
+  const lines = [
     `  ${image.label}: ${runs[0].result.detections.length} objects`,
     `    ms per stage: ${stageLine}`,
     `    end-to-end ${fmt(e2e)} ms; codec floor ${fmt(floorMs)} ms (decode ${fmt(floor.decode)} + JPEG q90 encode ${fmt(floor.encode)}); ratio ${(e2e / floorMs).toFixed(2)}×`,
     `    images/s: ${c1.toFixed(2)} at concurrency 1, ${c2.toFixed(2)} at concurrency 2`,
   ];
+  return { lines, ratio: e2e / floorMs };
 }
 
 async function main(): Promise<void> {
@@ -98,19 +100,29 @@ async function main(): Promise<void> {
   };
   try {
     const images = await makeBenchImages(dir);
+    /** End-to-end / codec floor, by "<class set>|<image width>", for the targets (issue 14). */
+    const ratios = new Map<string, number>();
+    let video: VideoFigures | undefined;
+    const loadAtStart = loadavg();
+    print(`load average at start ${loadAtStart.map((l) => l.toFixed(1)).join(' ')} on ${cpus().length} cores (the machine is shared: figures are medians)`);
     print(`image pipeline benchmark, CPU, median of ${RUNS} timed runs after one warm-up (BENCH_RUNS to change); method blur, save-mask all`);
     print(`inputs made from test/fixtures/faces.jpg (public domain/CC0): 12 MP = scaled to 2000 px and tiled 2×3; 1080p = scaled to cover`);
     for (const set of CLASS_SETS) {
       let engine: DetectionEngine;
       try {
-        engine = await createDetectionEngine({ classes: set.classes, provider: 'cpu' });
+        // ANONYMISER_PACKS_DIR (e.g. a folder filled by `anonymiser models fetch`) benches the model packs too.
+        engine = await createDetectionEngine({ classes: set.classes, provider: 'cpu', packsDir: process.env.ANONYMISER_PACKS_DIR });
       } catch (err) {
         print(`${set.label}: engine unavailable: ${(err as Error).message}`);
         continue;
       }
-      print(`${set.label} (provider ${engine.provider}):`);
+      print(`${set.label} (provider ${engine.provider}${engine.faceDetector ? `, faces by ${engine.faceDetector}` : ''}):`);
       try {
-        for (const image of images) for (const line of await benchImage(engine, image, set.classes, join(dir, 'out'))) print(line);
+        for (const image of images) {
+          const { lines: imageLines, ratio } = await benchImage(engine, image, set.classes, join(dir, 'out'));
+          for (const line of imageLines) print(line);
+          ratios.set(`${set.label}|${image.width}`, ratio);
+        }
       } finally {
         await engine.dispose();
       }
@@ -120,8 +132,9 @@ async function main(): Promise<void> {
     // ---- video (added by the video pipeline engineer: bench/video.ts exports benchVideo(): Promise<string[]>) ----
     const videoBench = new URL('./video.ts', import.meta.url);
     if (existsSync(videoBench)) {
-      const { benchVideo } = (await import(videoBench.href)) as { benchVideo: () => Promise<string[]> };
-      for (const line of await benchVideo()) print(line);
+      const { benchVideo } = (await import(videoBench.href)) as typeof import("./video.ts");
+      const v = await benchVideo(print);
+      video = v.figures;
     } else {
       print('video: bench/video.ts not present yet');
     }
@@ -140,6 +153,18 @@ async function main(): Promise<void> {
       for (const line of await benchReplicas()) print(line);
     }
     // ---- end replicas ----
+    // ---- targets (issue 14), each beside its figure; the codec floors were measured in this run ----
+    const peakRss = process.resourceUsage().maxRSS / 1024;
+    const mark = (ok: boolean | undefined) => (ok === undefined ? 'not measured' : ok ? 'met' : 'NOT met');
+    const twelve = ratios.get('all four|4000');
+    const hd = ratios.get('faces+plates|1920');
+    const minCoverage = video?.coverage.length ? Math.min(...video.coverage.map((c) => c.coverage.minFrame)) : undefined;
+    print(`targets (2-core CPU; load average at end ${loadavg().map((l) => l.toFixed(1)).join(' ')}):`);
+    print(`  12 MP all four            ${twelve?.toFixed(2) ?? '-'}× codec floor      target <= 8×      ${mark(twelve === undefined ? undefined : twelve <= 8)}`);
+    print(`  1080p faces+plates        ${hd?.toFixed(2) ?? '-'}× codec floor      target <= 15×     ${mark(hd === undefined ? undefined : hd <= 15)}`);
+    print(`  1080p video faces+plates  ${video ? video.fps1080.toFixed(2) : '-'} fps (--detect-every ${video?.detectEvery ?? '-'}; codec floor ${video ? video.floorFps.toFixed(1) : '-'} fps)   target >= 4 fps   ${mark(video && video.fps1080 >= 4)}`);
+    print(`  stride coverage           min frame ${minCoverage === undefined ? '-' : (minCoverage * 100).toFixed(1) + ' %'} over ${video?.coverage.map((c) => c.clip).join(', ') ?? '-'}   target >= 98 %   ${mark(minCoverage === undefined ? undefined : minCoverage >= 0.98)}`);
+    print(`  peak RSS                  ${peakRss.toFixed(0)} MiB                 target <= 1536 MiB  ${mark(peakRss <= 1536)}`);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -52,7 +52,10 @@ export async function runBatch(opts: BatchOptions): Promise<number> {
     provider: opts.engine.provider,
     modelsDir: opts.engine.modelsDir,
     faceSearch: opts.engine.faceSearch,
+    packsDir: opts.engine.packsDir,
+    faceDetector: opts.engine.faceDetector,
     threads: opts.engine.threads || undefined,
+    detectEvery: opts.engine.detectEvery,
     log: (_level, message) => log(message),
   });
   const bars = opts.progress && process.stderr.isTTY

@@ -1,17 +1,18 @@
-// Command-line entry: `anonymiser serve | process | eval`.
+// Command-line entry: `anonymiser serve | process | eval | models`.
 import { Command, Option } from 'commander';
-import { addEngineOptions, addServeOptions, engineConfigFrom, serveConfigFrom } from './config.ts';
+import { addDialectOptions, addEngineOptions, addModelFetchOptions, addModelMirrorOption, addServeOptions, engineConfigFrom, modelFetchConfigFrom, serveConfigFrom } from './config.ts';
 import { createLogger } from './log.ts';
 import { VERSION } from './version.ts';
 import { cliParameters, defaultParams } from './http/celantur/params.ts';
 import { DEFAULT_THRESHOLDS, OBJECT_CLASSES } from './types.ts';
 import { AppError } from './errors.ts';
+import { AccountError as UsageError } from './accounts/types.ts';
 
 const program = new Command('anonymiser')
   .description('Self-hosted anonymisation of faces, licence plates, persons and vehicles in images and videos')
   .version(VERSION);
 
-addServeOptions(addEngineOptions(program.command('serve').description('serve the REST API v1 (default port 8080)'))).action(async (opts) => {
+addDialectOptions(addServeOptions(addEngineOptions(program.command('serve').description('serve the REST API v1 (default port 8080)')))).action(async (opts) => {
   const config = serveConfigFrom(opts);
   const log = createLogger(config.logLevel);
   const { startServer } = await import('./server.ts');
@@ -62,35 +63,99 @@ processCmd
     process.exitCode = code;
   });
 
-addEngineOptions(
-  program
-    .command('eval')
-    .description('measure detection quality on an annotated dataset (annotations.json as in ../shared/eval)')
-    .requiredOption('--dataset <dir>', 'folder with annotations.json and the images')
-    .option('--limit <n>', 'only the first n images', (v) => Number.parseInt(v, 10))
-    .option('--json <file>', 'also write the full report as JSON'),
+addModelMirrorOption(
+  addEngineOptions(
+    program
+      .command('eval')
+      .description('measure detection quality on an annotated dataset (annotations.json as in ../shared/eval)')
+      .requiredOption('--dataset <dir>', 'folder with annotations.json and the images')
+      .option('--limit <n>', 'only the first n images', (v) => Number.parseInt(v, 10))
+      .option('--json <file>', 'also write the full report as JSON')
+      .addOption(
+        new Option('--packs <mode>', 'installed: models as serve would use them; with: the default model packs (from --packs-dir, or fetched from --model-mirror into a temporary folder); without: bundled models only; both: a table each')
+          .choices(['installed', 'with', 'without', 'both'])
+          .default('installed'),
+      ),
+  ),
 ).action(async (opts: Record<string, unknown>) => {
-  const { runEvaluation, formatEvalTable } = await import('./eval/index.ts');
+  const { runPackEvaluations, formatEvalTable } = await import('./eval/index.ts');
   const engine = engineConfigFrom(opts);
-  const report = await runEvaluation({
+  const reports = await runPackEvaluations({
     dataset: String(opts.dataset),
     classes: engine.classes,
     provider: engine.provider,
+    modelsDir: engine.modelsDir,
+    packsDir: engine.packsDir,
+    faceDetector: engine.faceDetector,
+    faceSearch: engine.faceSearch,
+    limit: opts.limit as number | undefined,
+    packs: opts.packs as 'installed' | 'with' | 'without' | 'both',
+    mirror: modelFetchConfigFrom(opts).mirror,
+    log: (message: string) => process.stderr.write(`${message}\n`),
+  });
+  const many = reports.length > 1;
+  process.stdout.write(`${reports.map((r) => `${many ? `== ${r.label}\n` : ''}${formatEvalTable(r.report)}`).join('\n\n')}\n`);
+  if (opts.json) {
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(String(opts.json), JSON.stringify(many ? reports : reports[0]!.report, null, 2));
+  }
+});
+
+const models = program.command('models').description('model packs: weights downloaded instead of shipped (models/packs.json)');
+addModelFetchOptions(
+  models
+    .command('fetch')
+    .description('download, verify (size, sha256) and install model packs; default: the packs marked default')
+    .argument('[pack...]'),
+).action(async (names: string[], opts: Record<string, unknown>) => {
+  const { fetchPacks } = await import('./detect/pack-fetch.ts');
+  const config = modelFetchConfigFrom(opts);
+  await fetchPacks({ names, packsDir: config.packsDir, mirror: config.mirror, log: (m) => process.stderr.write(`${m}\n`) });
+});
+addModelFetchOptions(models.command('list').description('the packs of the manifest and whether they are installed')).action(async (opts: Record<string, unknown>) => {
+  const { modelPacks, packInstalled, upstreamUrl } = await import('./detect/packs.ts');
+  const { packsDir } = modelFetchConfigFrom(opts);
+  for (const p of modelPacks()) {
+    process.stdout.write(`${p.name}${p.default ? ' (default)' : ''}: ${packInstalled(p, packsDir) ? 'installed' : 'not installed'} in ${packsDir}; ${p.description}\n`);
+    for (const f of p.files) process.stdout.write(`  ${f.file} ${f.bytes} bytes sha256 ${f.sha256} ${f.licence} ${upstreamUrl(f)}\n`);
+  }
+});
+
+// Foreground masks of background replacement (issue 13).
+addEngineOptions(
+  program
+    .command('eval-masks')
+    .description('measure the foreground masks of background replacement (mean IoU, boundary F at 3 px) on a dataset laid out as ../shared/eval-masks')
+    .requiredOption('--dataset <dir>', 'folder with annotations.json, images/ and masks/')
+    .option('--limit <n>', 'only the first n images', (v) => Number.parseInt(v, 10))
+    .option('--json <file>', 'also write the full report as JSON'),
+).action(async (opts: Record<string, unknown>) => {
+  const { runMaskEvaluation, formatMaskTable } = await import('./eval/masks.ts');
+  const engine = engineConfigFrom(opts);
+  const report = await runMaskEvaluation({
+    dataset: String(opts.dataset),
+    provider: engine.provider,
+    modelsDir: engine.modelsDir,
+    threads: engine.threads || undefined,
     limit: opts.limit as number | undefined,
     log: (message: string) => process.stderr.write(`${message}\n`),
   });
-  process.stdout.write(`${formatEvalTable(report)}\n`);
+  process.stdout.write(`${formatMaskTable(report)}\n`);
   if (opts.json) {
     const { writeFile } = await import('node:fs/promises');
     await writeFile(String(opts.json), JSON.stringify(report, null, 2));
   }
 });
 
+// Accounts and tokens (issue 13), on serve's database.
+const { addAccountCommands } = await import('./accounts/cli.ts');
+addAccountCommands(program);
+
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
   // Wrong values and unusable inputs are the user's to fix: one line, no stack trace.
-  if (err instanceof AppError) {
+  if (err instanceof AppError || err instanceof UsageError || (err instanceof Error && err.name === 'AccountError')) {
     process.stderr.write(`error: ${err.message}\n`);
     process.exit(2);
   }

@@ -3,8 +3,11 @@ import { resolve, join } from 'node:path';
 import { Command, Option } from 'commander';
 import { OBJECT_CLASSES, DEFAULT_THRESHOLDS, type ObjectClass } from './types.ts';
 import type { ExecutionProviderChoice } from './detect/types.ts';
+import { FACE_DETECTOR_CHOICES, type FaceDetectorChoice } from './detect/types.ts';
 import { FACE_SEARCH_LEVELS, type FaceSearch } from './detect/face-ensemble.ts';
 import { DEFAULT_MAX_PIXELS } from './pipeline/limits.ts';
+import { DEFAULT_MODELS_DIR } from './detect/session.ts';
+import { DEFAULT_DETECT_EVERY } from './pipeline/video/stride.ts';
 
 export interface EngineConfig {
   classes: ObjectClass[];
@@ -14,6 +17,11 @@ export interface EngineConfig {
   thresholds: Record<ObjectClass, number>;
   modelsDir?: string;
   faceSearch: FaceSearch;
+  /** Downloaded model packs (default: the models folder). */
+  packsDir?: string;
+  faceDetector: FaceDetectorChoice;
+  /** --detect-every: video frames are detected every Nth frame, boxes carried between. */
+  detectEvery: number;
 }
 
 export interface ServeConfig extends EngineConfig {
@@ -61,6 +69,15 @@ export interface ServeConfig extends EngineConfig {
   databaseUrl?: string;
   /** Seconds a claimed task stays a replica's without its heartbeat; then another replica runs it. */
   leaseS: number;
+  /** Maskit dialect: results not downloaded are deleted this long after they are ready. */
+  maskitResultTtlMs: number;
+  /** Maskit dialect: where useWebhook=true results are POSTed, and the HMAC secret of their X-Signature. */
+  maskitWebhookUrl?: string;
+  maskitWebhookSecret?: string;
+  /** PEKAT dialect: keep each request's task and files instead of deleting them once answered. */
+  keepPekatResults: boolean;
+  /** Largest InstaVid360 image upload in MB (its documented 2 MB). */
+  instavidMaxUploadMb: number;
 }
 
 const list = (value: unknown): string[] =>
@@ -144,6 +161,19 @@ export function addEngineOptions(cmd: Command): Command {
         .choices(FACE_SEARCH_LEVELS as string[])
         .default('balanced')
         .env('ANONYMISER_FACE_SEARCH'),
+    )
+    .addOption(packsDirOption())
+    .addOption(
+      new Option('--face-detector <name>', 'faces from: auto (the yunet model pack when installed, else the bundled ensemble), yunet (required), ensemble')
+        .choices(FACE_DETECTOR_CHOICES as string[])
+        .default('auto')
+        .env('ANONYMISER_FACE_DETECTOR'),
+    )
+    .addOption(
+      new Option('--detect-every <n>', 'video: run the detectors on every Nth frame and carry the boxes between (template search, grown by the uncertainty); scene cuts are always detected; 1: every frame')
+        .argParser(parseIntStrict('--detect-every', 1, 30))
+        .default(DEFAULT_DETECT_EVERY)
+        .env('ANONYMISER_DETECT_EVERY'),
     );
   for (const cls of OBJECT_CLASSES) {
     const env = `ANONYMISER_${cls.toUpperCase().replace('-', '_')}_THRESHOLD`;
@@ -155,6 +185,37 @@ export function addEngineOptions(cmd: Command): Command {
     );
   }
   return cmd;
+}
+
+function packsDirOption(): Option {
+  return new Option('--packs-dir <dir>', 'folder of downloaded model packs (default: the models folder)').env('ANONYMISER_PACKS_DIR');
+}
+
+function modelMirrorOption(): Option {
+  return new Option('--model-mirror <url|dir>', "fetch model packs from an operator's mirror (base URL or folder, files by name) instead of their upstream URLs").env('ANONYMISER_MODEL_MIRROR');
+}
+
+/** Options of `anonymiser models fetch`. */
+export function addModelFetchOptions(cmd: Command): Command {
+  return cmd.addOption(packsDirOption()).addOption(modelMirrorOption());
+}
+
+/** The mirror option alone, for commands that take engine options already (eval). */
+export function addModelMirrorOption(cmd: Command): Command {
+  return cmd.addOption(modelMirrorOption());
+}
+
+export interface ModelFetchConfig {
+  packsDir: string;
+  mirror?: string;
+}
+
+export function modelFetchConfigFrom(opts: RawOptions): ModelFetchConfig {
+  const mirror = opts.modelMirror ? String(opts.modelMirror) : undefined;
+  return {
+    packsDir: resolve(String(opts.packsDir ?? opts.modelsDir ?? DEFAULT_MODELS_DIR)),
+    mirror: mirror && !/^https?:\/\//i.test(mirror) ? resolve(mirror) : mirror,
+  };
 }
 
 export function addServeOptions(cmd: Command): Command {
@@ -260,6 +321,12 @@ export function addServeOptions(cmd: Command): Command {
         .default(5)
         .env('ANONYMISER_KEEP_ALIVE_TIMEOUT'),
     )
+    .addOption(
+      new Option('--instavid-max-upload-mb <mb>', 'largest image upload of the InstaVid360 API in MB (its documented limit is 2)')
+        .argParser(parseIntStrict('--instavid-max-upload-mb', 1, 100_000))
+        .default(2)
+        .env('ANONYMISER_INSTAVID_MAX_UPLOAD_MB'),
+    )
     .addOption(new Option('--no-pipeline-thread', 'run tasks on the HTTP thread (slower answers while a large file is processed)').env('ANONYMISER_NO_PIPELINE_THREAD'))
     // ---- scale-out (issue 15) ----
     .addOption(new Option('--database-url <url>', 'postgres://user:password@host/db: keep tasks and the queue in PostgreSQL, shared by several replicas (default: SQLite, --db)').env('ANONYMISER_DATABASE_URL'))
@@ -269,6 +336,59 @@ export function addServeOptions(cmd: Command): Command {
         .default(30)
         .env('ANONYMISER_LEASE_S'),
     );
+}
+
+/** "90", "90s", "15m", "1h", "500ms" → milliseconds (a bare number is seconds). */
+export function parseDuration(name: string) {
+  return (value: string): number => {
+    const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)?$/i.exec(value.trim());
+    const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m?.[2] ?? 's').toLowerCase() as 'ms' | 's' | 'm' | 'h'];
+    const ms = m ? Number(m[1]) * unit : NaN;
+    if (!Number.isFinite(ms) || ms <= 0) throw new Error(`${name} must be a duration such as 90s, 15m or 1h, got "${value}"`);
+    return Math.round(ms);
+  };
+}
+
+/** Maskit's documented expiry of results nobody downloaded (one hour; its security page says two). */
+export const DEFAULT_MASKIT_RESULT_TTL_MS = 3_600_000;
+
+/** Options of the Maskit and PEKAT dialects (src/http/maskit/, src/http/pekat/). */
+export function addDialectOptions(cmd: Command): Command {
+  return cmd
+    .addOption(
+      new Option('--maskit-result-ttl <duration>', 'Maskit API: results not downloaded are deleted after this (e.g. 90s, 15m, 1h)')
+        .argParser(parseDuration('--maskit-result-ttl'))
+        .default(DEFAULT_MASKIT_RESULT_TTL_MS, '1h')
+        .env('ANONYMISER_MASKIT_RESULT_TTL'),
+    )
+    .addOption(new Option('--maskit-webhook-url <url>', 'Maskit API: URL that receives useWebhook=true results (multipart POST)').env('ANONYMISER_MASKIT_WEBHOOK_URL'))
+    .addOption(new Option('--maskit-webhook-secret <secret>', 'Maskit API: shared secret of the X-Signature HMAC-SHA256 on webhook calls').env('ANONYMISER_MASKIT_WEBHOOK_SECRET'))
+    .addOption(
+      new Option('--keep-pekat-results [on]', 'PEKAT API: keep each request\'s task and files instead of deleting them once answered; true/false, 1/0, yes/no')
+        .preset('true')
+        .argParser(parseOnOff('--keep-pekat-results'))
+        .default(false)
+        .env('ANONYMISER_KEEP_PEKAT_RESULTS'),
+    );
+}
+
+function maskitWebhookUrlFrom(value: unknown): string | undefined {
+  if (value === undefined || value === '') return undefined;
+  const url = String(value);
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new Error(`--maskit-webhook-url must be an absolute http(s) URL, got "${url}"`);
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error(`--maskit-webhook-url must be an http(s) URL, got "${url}"`);
+  return url;
+}
+
+function maskitSecretFrom(opts: Record<string, unknown>): string | undefined {
+  const secret = opts.maskitWebhookSecret ? String(opts.maskitWebhookSecret) : undefined;
+  if (opts.maskitWebhookUrl && !secret) throw new Error('--maskit-webhook-url needs --maskit-webhook-secret (the key of the X-Signature HMAC)');
+  return secret;
 }
 
 type RawOptions = Record<string, unknown>;
@@ -286,6 +406,9 @@ export function engineConfigFrom(opts: RawOptions): EngineConfig {
     thresholds,
     modelsDir: opts.modelsDir ? resolve(String(opts.modelsDir)) : undefined,
     faceSearch: (opts.faceSearch as FaceSearch) ?? 'balanced',
+    packsDir: opts.packsDir ? resolve(String(opts.packsDir)) : undefined,
+    faceDetector: (opts.faceDetector as FaceDetectorChoice) ?? 'auto',
+    detectEvery: (opts.detectEvery as number) ?? DEFAULT_DETECT_EVERY,
   };
 }
 
@@ -332,6 +455,11 @@ export function serveConfigFrom(opts: RawOptions): ServeConfig {
     pipelineThread: opts.pipelineThread !== false,
     databaseUrl: databaseUrlFrom(opts.databaseUrl),
     leaseS: (opts.leaseS as number) ?? 30,
+    maskitResultTtlMs: typeof opts.maskitResultTtl === 'number' ? opts.maskitResultTtl : opts.maskitResultTtl !== undefined ? parseDuration('--maskit-result-ttl')(String(opts.maskitResultTtl)) : DEFAULT_MASKIT_RESULT_TTL_MS,
+    maskitWebhookUrl: maskitWebhookUrlFrom(opts.maskitWebhookUrl),
+    maskitWebhookSecret: maskitSecretFrom(opts),
+    keepPekatResults: Boolean(opts.keepPekatResults),
+    instavidMaxUploadMb: (opts.instavidMaxUploadMb as number) ?? 2,
   };
 }
 
@@ -346,4 +474,26 @@ function databaseUrlFrom(value: unknown): string | undefined {
   }
   if (protocol !== 'postgres:' && protocol !== 'postgresql:') throw new Error(`--database-url must start with postgres:// (got ${protocol}//)`);
   return url;
+}
+
+// ---- accounts and tokens (issue 13) ----
+
+/** --db and --output as `serve` takes them, for the commands that work on its database (accounts, tokens). */
+export function addDatabaseOptions(cmd: Command): Command {
+  return cmd
+    .addOption(new Option('--output <dir>', 'the output folder of serve (its database is <output>/tasks.sqlite)').default('./data/output').env('ANONYMISER_OUTPUT'))
+    .addOption(new Option('--db <file>', 'SQLite task database of serve (default: <output>/tasks.sqlite)').env('ANONYMISER_DB'));
+}
+
+/** The database file that `serve` with the same --db/--output uses. */
+export function databasePathFrom(opts: RawOptions): string {
+  return opts.db ? resolve(String(opts.db)) : join(resolve(String(opts.output ?? './data/output')), 'tasks.sqlite');
+}
+
+/** --rate-limit: requests per minute per account; 0 or "none": no limit. */
+export function parseRateLimit(value: string): number | null {
+  if (value === 'none' || value === '0') return null;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 1_000_000) throw Object.assign(new Error(`--rate-limit must be an integer from 1 to 1000000 or none, got "${value}"`), { name: 'AccountError' });
+  return n;
 }

@@ -178,3 +178,41 @@ export class WebhookTargetRefusedError extends AppError {
     super(400, 'webhook_refused', `webhook: ${reason}`, { parameter: 'webhook' });
   }
 }
+
+/** A model pack could not be fetched or verified (nothing of it was installed). */
+export class ModelPackError extends AppError {
+  constructor(message: string) {
+    super(502, 'model_pack_failed', message);
+  }
+}
+
+// ---- accounts and tokens (issue 13) ----
+
+/** 403: the token is valid but lacks the scope this request needs. */
+export class ForbiddenError extends AppError {
+  constructor(scope: string) {
+    super(403, 'forbidden', `this token lacks the scope "${scope}" that this request needs`, { scope });
+  }
+}
+
+/** 429: the account's monthly quota for this service is used up until `resetAt`. */
+export class QuotaExceededError extends AppError {
+  readonly retryAfterSeconds: number;
+  constructor(service: string, limit: number, resetAt: Date) {
+    super(429, 'quota_exceeded', `the monthly quota of ${limit} ${service} tasks is used up; it resets at ${resetAt.toISOString()}`, {
+      service,
+      limit,
+      reset_at: resetAt.toISOString(),
+    });
+    this.retryAfterSeconds = Math.max(1, Math.ceil((resetAt.getTime() - Date.now()) / 1000));
+  }
+}
+
+/** 429: the account sent more requests this minute than its rate limit. */
+export class RateLimitedError extends AppError {
+  readonly retryAfterSeconds: number;
+  constructor(limit: number, resetAt: Date) {
+    super(429, 'rate_limited', `more than ${limit} requests per minute; retry after ${resetAt.toISOString()}`, { limit, reset_at: resetAt.toISOString() });
+    this.retryAfterSeconds = Math.max(1, Math.ceil((resetAt.getTime() - Date.now()) / 1000));
+  }
+}

@@ -4,10 +4,12 @@ import { join } from 'node:path';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import type { ServeConfig } from './config.ts';
+import { DEFAULT_MASKIT_RESULT_TTL_MS, type ServeConfig } from './config.ts';
 import { createDetectionEngine, type DetectionEngine } from './detect/engine.ts';
 import { createApp } from './http/app.ts';
 import { celanturDialect } from './http/celantur/index.ts';
+import { maskitDialect } from './http/maskit/index.ts';
+import { pekatDialect } from './http/pekat/index.ts';
 import type { Dialect } from './http/dialect.ts';
 import { sqliteBackend } from './tasks/store.ts';
 import { postgresBackend } from './tasks/pg/store.ts';
@@ -20,6 +22,9 @@ import { sweepLeftovers } from './tasks/sweep.ts';
 import { WebhookGuard } from './net/webhook-guard.ts';
 import { startPipelineWorker, type PipelineRunner } from './tasks/worker-runner.ts';
 import { Metrics } from './metrics.ts';
+import { SqliteAccountStore } from './accounts/sqlite.ts';
+import { SqliteImageStore } from './tasks/image-store.ts';
+import { instavidDialect } from './http/instavid/index.ts';
 
 export interface RunningServer {
   url: string;
@@ -33,13 +38,24 @@ export interface RunningServer {
 }
 
 export interface ServerOptions {
-  /** The API dialects to mount, given the base URL for links; default: Celantur's. */
-  dialects?: (baseUrl: () => string) => Dialect[];
+  /** The API dialects to mount, given the base URL for links and the configuration; default: Celantur's, Maskit's, PEKAT's. */
+  dialects?: (baseUrl: () => string, config: ServeConfig) => Dialect[];
 }
 
 /** Every API the server speaks; each task remembers which one it came through. */
-export function defaultDialects(baseUrl: () => string): Dialect[] {
-  return [celanturDialect({ baseUrl })];
+export function defaultDialects(
+  baseUrl: () => string,
+  config: Pick<ServeConfig, 'maskitResultTtlMs' | 'maskitWebhookUrl' | 'maskitWebhookSecret' | 'keepPekatResults'> = {
+    maskitResultTtlMs: DEFAULT_MASKIT_RESULT_TTL_MS,
+    keepPekatResults: false,
+  },
+): Dialect[] {
+  return [
+    celanturDialect({ baseUrl }),
+    maskitDialect({ resultTtlMs: config.maskitResultTtlMs, webhookUrl: config.maskitWebhookUrl, webhookSecret: config.maskitWebhookSecret }),
+    pekatDialect({ keepResults: config.keepPekatResults }),
+    instavidDialect({ baseUrl }),
+  ];
 }
 
 export async function startServer(config: ServeConfig, log: Logger, options: ServerOptions = {}): Promise<RunningServer> {
@@ -65,7 +81,10 @@ export async function startServer(config: ServeConfig, log: Logger, options: Ser
     provider: config.provider,
     modelsDir: config.modelsDir,
     faceSearch: config.faceSearch,
+    packsDir: config.packsDir,
+    faceDetector: config.faceDetector,
     threads: config.threads || undefined,
+    detectEvery: config.detectEvery,
   };
   try {
     if (config.pipelineThread) {
@@ -80,8 +99,12 @@ export async function startServer(config: ServeConfig, log: Logger, options: Ser
     log.error({ err }, 'the detection models could not be loaded; /v1/status answers 500');
   }
 
+  // Accounts, tokens, quotas and rate limits (issue 13) and InstaVid360's uploaded images live in the SQLite
+  // file at --db, also when tasks are in PostgreSQL (no PostgreSQL AccountStore yet).
+  const accounts = new SqliteAccountStore(config.dbPath);
+  const images = new SqliteImageStore(config.dbPath);
   let baseUrl = config.apiEndpoint ?? `http://localhost:${config.port}`;
-  const dialects = (options.dialects ?? defaultDialects)(() => baseUrl);
+  const dialects = (options.dialects ?? defaultDialects)(() => baseUrl, config);
   let listenUrl = baseUrl;
   const metrics = new Metrics();
   const service = new TaskService(
@@ -98,6 +121,7 @@ export async function startServer(config: ServeConfig, log: Logger, options: Ser
       maxPixels: config.maxPixels,
       taskTimeoutMs: config.taskTimeoutS * 1000,
       webhookGuard,
+      accounts,
       run: runner ? (task, signal, onProgress, limits) => runner.run(task, signal, onProgress, limits) : undefined,
       leaseMs: config.leaseS * 1000,
       observe: metrics,
@@ -111,6 +135,7 @@ export async function startServer(config: ServeConfig, log: Logger, options: Ser
       classes: config.classes,
       thresholds: config.thresholds,
       provider: runner?.provider ?? engine?.provider ?? null,
+      faceDetector: runner?.faceDetector ?? engine?.faceDetector ?? null,
       engineError,
       version: VERSION,
       inputDir: config.inputDir,
@@ -120,9 +145,11 @@ export async function startServer(config: ServeConfig, log: Logger, options: Ser
       log,
       publicHosts: config.publicHosts,
       listenUrl: () => listenUrl,
+      images,
+      instavidMaxUploadMb: config.instavidMaxUploadMb,
     },
     dialects,
-    { apiKey: config.apiKey, log, metrics: () => metrics.render() },
+    { apiKey: config.apiKey, accounts, log, metrics: () => metrics.render() },
   );
 
   const server: Server = await new Promise((resolve, reject) => {
@@ -157,6 +184,8 @@ export async function startServer(config: ServeConfig, log: Logger, options: Ser
     } catch (err) {
       server.close();
       await backend.close();
+      await accounts.close();
+      await images.close();
       await engine?.dispose();
       await runner?.dispose();
       throw new Error(`--tcp-port ${config.tcpPort}: ${(err as Error).message}`);
@@ -182,6 +211,8 @@ export async function startServer(config: ServeConfig, log: Logger, options: Ser
         server.closeAllConnections();
         await closed;
         await backend.close();
+        await accounts.close();
+        await images.close();
         await engine?.dispose();
         await runner?.dispose();
       })();

@@ -81,6 +81,15 @@ export interface ProcessParams {
   thresholds: Record<ObjectClass, number>;
   /** Solid fill colour used by `blacken` (default black). */
   fillColor: [number, number, number];
+  /** Also write the soft anonymisation mask as a grey PNG (PEKAT's heatmap). Images only. */
+  heatmap?: boolean;
+  /** Write the anonymised image in this format instead of the input's (PEKAT answers PNG). Images only. */
+  outputFormat?: 'png';
+  /**
+   * Background replacement (InstaVid360 bg-replace, issue 13): instead of anonymising, the foreground
+   * (vehicles, persons with them) is put on `background`, then `overlay` on top. Paths of stored images.
+   */
+  replaceBackground?: { background: string; overlay: string | null; shadow: boolean };
 }
 
 // Tuned on the development evaluation set for at most ~0.5 false positives per image and class
@@ -89,7 +98,7 @@ export const DEFAULT_THRESHOLDS: Record<ObjectClass, number> = {
   face: 0.34,
   'license-plate': 0.5,
   person: 0.35,
-  vehicle: 0.34,
+  vehicle: 0.3,
 };
 
 export const DEFAULT_PARAMS: ProcessParams = {

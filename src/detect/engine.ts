@@ -1,4 +1,5 @@
 import type { Box, Detection, ObjectClass, RgbImage } from '../types.ts';
+import { ModelsUnavailableError } from '../errors.ts';
 import { clipBox } from './boxes.ts';
 import { FACE_MODELS, FaceDetector } from './face.ts';
 import { FaceEnsemble, MEDIAPIPE_ENSEMBLE, mtcnnVote, ssdEnsemble, type FaceSearch } from './face-ensemble.ts';
@@ -8,6 +9,8 @@ import { PersonMasker, SELFIE_MODEL_FILE } from './person-mask.ts';
 import { PlateDetector } from './plate.ts';
 import { SessionFactory, type ActiveProvider, type EngineLog } from './session.ts';
 import type { DetectOptions, Detector, ExecutionProviderChoice } from './types.ts';
+import { YUNET_MODEL_FILE, YunetFaceDetector } from './yunet.ts';
+import type { FaceDetectorChoice } from './types.ts';
 
 export interface EngineResult {
   detections: Detection[];
@@ -20,6 +23,10 @@ export interface DetectionEngine {
   readonly provider: ActiveProvider;
   /** Classes this engine can detect. */
   readonly classes: readonly ObjectClass[];
+  /** The face detector in use (e.g. "face:yunet", "face:ensemble(full-range,ssd-mobilenet,mtcnn)"); null without the face class. */
+  readonly faceDetector?: string | null;
+  /** --detect-every: the video pipeline runs this engine on every Nth frame (absent: the pipeline's default). */
+  readonly detectEvery?: number;
   detect(image: RgbImage, options: DetectOptions): Promise<EngineResult>;
   dispose(): Promise<void>;
 }
@@ -29,9 +36,15 @@ export interface CreateEngineOptions {
   provider: ExecutionProviderChoice;
   /** Default: <repo>/models. */
   modelsDir?: string;
+  /** Downloaded model packs (default: modelsDir). */
+  packsDir?: string;
+  /** Default auto: YuNet when the `yunet` pack is installed. */
+  faceDetector?: FaceDetectorChoice;
   threads?: number;
   /** Work spent on faces in frames over 1024 px (default balanced). */
   faceSearch?: FaceSearch;
+  /** --detect-every, handed to the video pipeline with the engine. */
+  detectEvery?: number;
   log?: EngineLog;
 }
 
@@ -44,7 +57,11 @@ export async function createDetectionEngine(options: CreateEngineOptions): Promi
   const wants = (c: ObjectClass) => options.classes.includes(c);
   try {
     let face: Detector | undefined;
-    if (wants('face')) {
+    const faceChoice = options.faceDetector ?? 'auto';
+    if (wants('face') && (faceChoice === 'yunet' || (faceChoice === 'auto' && factory.has(YUNET_MODEL_FILE)))) {
+      if (!factory.has(YUNET_MODEL_FILE)) throw new ModelsUnavailableError(`face detector yunet asked for, but ${YUNET_MODEL_FILE} is not installed: run "anonymiser models fetch yunet"`);
+      face = await YunetFaceDetector.create(factory, options.faceSearch ?? 'balanced');
+    } else if (wants('face')) {
       const hasFull = factory.has(FACE_MODELS['full-range'].file);
       const hasBack = factory.has(FACE_MODELS['back-256'].file);
       const hasSsd = factory.has(FACE_MODELS['ssd-mobilenet'].file);
@@ -69,7 +86,7 @@ export async function createDetectionEngine(options: CreateEngineOptions): Promi
       else options.log?.('warn', `${SELFIE_MODEL_FILE} not found; persons are covered by their boxes`);
     }
     const provider = await factory.activeProvider();
-    return new Engine(factory, provider, [...options.classes], { face, plate, objects, masker });
+    return new Engine(factory, provider, [...options.classes], { face, plate, objects, masker }, options.detectEvery);
   } catch (err) {
     await factory.dispose();
     throw err;
@@ -82,7 +99,12 @@ class Engine implements DetectionEngine {
     readonly provider: ActiveProvider,
     readonly classes: readonly ObjectClass[],
     private readonly detectors: { face?: Detector; plate?: PlateDetector; objects?: ObjectDetector; masker?: PersonMasker },
-  ) {}
+    readonly detectEvery?: number,
+  ) {
+    this.faceDetector = detectors.face?.name ?? null;
+  }
+
+  readonly faceDetector: string | null;
 
   async detect(image: RgbImage, options: DetectOptions): Promise<EngineResult> {
     const wanted = options.classes.filter((c) => this.classes.includes(c));

@@ -13,6 +13,8 @@ export const DEFAULT_MODELS_DIR = path.resolve(path.dirname(fileURLToPath(import
 export interface SessionFactoryOptions {
   provider: ExecutionProviderChoice;
   modelsDir?: string;
+  /** Folder of downloaded model packs (`anonymiser models fetch`), searched after modelsDir; default: modelsDir. */
+  packsDir?: string;
   /** Intra-op threads per session; onnxruntime picks one per core when left out. */
   threads?: number;
   log?: EngineLog;
@@ -30,11 +32,13 @@ export interface LoadedSession {
  */
 export class SessionFactory {
   readonly modelsDir: string;
+  readonly packsDir: string;
   private readonly cache = new Map<string, Promise<LoadedSession>>();
   private acceleratorFailed = false;
 
   constructor(private readonly options: SessionFactoryOptions) {
     this.modelsDir = options.modelsDir ?? DEFAULT_MODELS_DIR;
+    this.packsDir = options.packsDir ?? this.modelsDir;
     // A failed accelerator attempt makes onnxruntime print its own multi-line error before throwing;
     // the failure is reported once through `log` instead. onnxruntime reads this when its process-wide
     // environment starts (the first session of any factory), hence set regardless of the choice here.
@@ -42,7 +46,9 @@ export class SessionFactory {
   }
 
   modelPath(fileName: string): string {
-    return path.join(this.modelsDir, fileName);
+    const bundled = path.join(this.modelsDir, fileName);
+    if (this.packsDir === this.modelsDir || existsSync(bundled)) return bundled;
+    return path.join(this.packsDir, fileName);
   }
 
   has(fileName: string): boolean {
@@ -78,7 +84,8 @@ export class SessionFactory {
     const wanted = acceleratorFor(this.options.provider);
     if (wanted && !this.acceleratorFailed) {
       try {
-        const session = await ort.InferenceSession.create(file, this.sessionOptions([wanted, 'cpu']));
+        // TensorRT hands the nodes it cannot build to the next provider: CUDA keeps them on the GPU (no copies to the host).
+        const session = await ort.InferenceSession.create(file, this.sessionOptions(wanted === 'tensorrt' ? ['tensorrt', 'cuda', 'cpu'] : [wanted, 'cpu']));
         return { session, provider: wanted };
       } catch (err) {
         // Remember the failure so that the next model does not pay for (and log) the same attempt.

@@ -16,3 +16,7 @@ export interface DetectOptions {
 }
 
 export type ExecutionProviderChoice = 'auto' | 'cpu' | 'cuda' | 'tensorrt';
+
+/** Which face detector runs: auto = YuNet when its model pack is installed, else the bundled ensemble. */
+export type FaceDetectorChoice = 'auto' | 'yunet' | 'ensemble';
+export const FACE_DETECTOR_CHOICES: readonly FaceDetectorChoice[] = ['auto', 'yunet', 'ensemble'];

@@ -1,6 +1,7 @@
 import sharp from 'sharp';
 import { createDetectionEngine } from '../detect/engine.ts';
-import type { ExecutionProviderChoice } from '../detect/types.ts';
+import type { ExecutionProviderChoice, FaceDetectorChoice } from '../detect/types.ts';
+import type { FaceSearch } from '../detect/face-ensemble.ts';
 import { DEFAULT_THRESHOLDS, OBJECT_CLASSES, type ObjectClass, type RgbImage } from '../types.ts';
 import { readEvalDataset } from './dataset.ts';
 import { addTally, emptyTally, scoreImageLabel, type LabelTally } from './metrics.ts';
@@ -21,6 +22,8 @@ export interface EvalReport {
   dataset: string;
   images: number;
   provider: string;
+  /** The face detector in use (null when faces were not evaluated). */
+  faceDetector: string | null;
   classes: ClassReport[];
   /** Mean wall time of the engine per image (decoding excluded). */
   msPerImage: number;
@@ -35,6 +38,10 @@ export interface EvalOptions {
   limit?: number;
   thresholds?: Partial<Record<ObjectClass, number>>;
   threads?: number;
+  modelsDir?: string;
+  packsDir?: string;
+  faceDetector?: FaceDetectorChoice;
+  faceSearch?: FaceSearch;
   /** Progress and engine messages, one line each (warnings prefixed with "warning:"). */
   log?: (message: string) => void;
 }
@@ -56,7 +63,7 @@ export async function runEvaluation(opts: EvalOptions): Promise<EvalReport> {
   let images = await readEvalDataset(opts.dataset);
   images = images.filter((im) => im.annotated.some((c) => classes.includes(c)));
   if (opts.limit !== undefined) images = images.slice(0, opts.limit);
-  const engine = await createDetectionEngine({ classes, provider: opts.provider ?? 'auto', threads: opts.threads, log: (level, message) => opts.log?.(level === 'warn' ? `warning: ${message}` : message) });
+  const engine = await createDetectionEngine({ classes, provider: opts.provider ?? 'auto', threads: opts.threads, modelsDir: opts.modelsDir, packsDir: opts.packsDir, faceDetector: opts.faceDetector, faceSearch: opts.faceSearch, log: (level, message) => opts.log?.(level === 'warn' ? `warning: ${message}` : message) });
   const tallies = new Map(classes.map((c) => [c, { images: 0, tally: emptyTally() }]));
   const stageMs: Record<string, number> = {};
   let engineMs = 0;
@@ -85,6 +92,7 @@ export async function runEvaluation(opts: EvalOptions): Promise<EvalReport> {
     dataset: opts.dataset,
     images: images.length,
     provider: engine.provider,
+    faceDetector: engine.faceDetector ?? null,
     classes: classes.map((cls) => {
       const { images: scored, tally } = tallies.get(cls)!;
       return {

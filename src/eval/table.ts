@@ -21,7 +21,7 @@ export function formatEvalTable(report: EvalReport): string {
   const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
   const stages = Object.entries(report.stageMs).map(([k, v]) => `${k} ${v.toFixed(0)} ms`).join(', ');
   return [
-    `dataset ${report.dataset}: ${report.images} images, provider ${report.provider}`,
+    `dataset ${report.dataset}: ${report.images} images, provider ${report.provider}${report.faceDetector ? `, faces by ${report.faceDetector}` : ''}`,
     line(header),
     line(widths.map((w) => '-'.repeat(w))),
     ...rows.map(line),

@@ -2,15 +2,17 @@
 // each with the error shape of its dialect, then the 404 for everything else.
 import express from 'express';
 import type { Logger } from 'pino';
-import { NotFoundError } from '../errors.ts';
-import { requireApiKey } from './auth.ts';
+import { ForbiddenError, NotFoundError } from '../errors.ts';
+import { currentPrincipal } from '../accounts/context.ts';
+import { guard, guardedRouter } from './auth.ts';
+import type { AccountStore } from '../accounts/store.ts';
 import { errorHandler, sendError } from './errors.ts';
 import type { Dialect, DialectContext } from './dialect.ts';
 
 export function createApp(
   ctx: DialectContext,
   dialects: readonly Dialect[],
-  opts: { apiKey?: string; log: Logger; metrics?: () => Promise<{ contentType: string; body: string }> },
+  opts: { apiKey?: string; accounts?: AccountStore; log: Logger; metrics?: () => Promise<{ contentType: string; body: string }> },
 ): express.Express {
   const app = express();
   app.disable('x-powered-by');
@@ -24,17 +26,25 @@ export function createApp(
     });
     next();
   });
-  if (opts.apiKey) app.use(requireApiKey(opts.apiKey));
-  // Prometheus metrics of this replica (src/metrics.ts), behind the same API key as the rest.
+  const auth = { apiKey: opts.apiKey, accounts: opts.accounts };
+  // Prometheus metrics of this replica (src/metrics.ts), for the operator: the --api-key, not account tokens.
   const metrics = opts.metrics;
   if (metrics) {
-    app.get('/metrics', (_req, res, next) => {
-      metrics().then(({ contentType, body }) => void res.type(contentType).send(body), next);
-    });
+    const checkKey = guard(auth, null);
+    app.get(
+      '/metrics',
+      (req, res, next) => void checkKey(req, res, next).catch(next),
+      (_req, res, next) => {
+        if (currentPrincipal()?.kind === 'token') return next(new ForbiddenError('metrics'));
+        metrics().then(({ contentType, body }) => void res.type(contentType).send(body), next);
+      },
+    );
   }
   for (const dialect of dialects) {
     const router = express.Router();
-    dialect.mount(router, ctx);
+    // Authentication, rate limit and the dialect's scope (its name unless it says otherwise) before every route.
+    const scope = dialect.scope === undefined ? dialect.name : dialect.scope;
+    dialect.mount(opts.apiKey || opts.accounts ? guardedRouter(router, guard(auth, scope, dialect.auth)) : router, ctx);
     router.use(errorHandler(opts.log, dialect.errorBody?.bind(dialect)));
     app.use(router);
   }

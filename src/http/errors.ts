@@ -10,6 +10,11 @@ export const defaultErrorBody: ErrorBody = (err) => ({ error: { code: err.code, 
 
 export function sendError(res: Response, err: AppError, body: ErrorBody = defaultErrorBody): void {
   if (err instanceof QueueFullError) res.set('Retry-After', String(err.retryAfterSeconds));
+  else {
+    // Quota and rate-limit refusals (issue 13) say when to come back too.
+    const retry = (err as { retryAfterSeconds?: unknown }).retryAfterSeconds;
+    if (typeof retry === 'number') res.set('Retry-After', String(retry));
+  }
   // A download may have set its own type before it failed: errors are always JSON.
   res.status(err.status).type('application/json').json(body(err));
 }

@@ -77,7 +77,7 @@ function receiveMultipart(req: Request, res: Response, dir: string, limitBytes: 
         }
         return reject(withInternal(new AppError(400, 'bad_multipart', 'the multipart body could not be read (malformed or cut short)'), err));
       }
-      const file = files.find((f) => (MULTIPART_FIELDS as readonly string[]).includes(f.fieldname));
+      const file = files.find((f) => (MULTIPART_FIELDS as readonly string[]).includes(f.fieldname.toLowerCase()));
       if (!file) {
         void cleanup();
         // multer drops a file part whose filename is missing, ".", ".." or ends in "/..": say so.

@@ -3,15 +3,20 @@
 import sharp from 'sharp';
 import { UnsupportedMediaTypeError } from '../errors.ts';
 import { sniffFile, ACCEPTED_TYPES, type SniffedType } from './sniff.ts';
-import { probeMedia } from './video/ffmpeg.ts';
+import { probeMedia, type MediaInfo } from './video/ffmpeg.ts';
 import { checkImageSize, readStrictly } from './image/decode.ts';
 import { checkPixels, DEFAULT_LIMITS, type MediaLimits } from './limits.ts';
+
+/** What the check found: the type, and for a video its probe (stored on the task, so that the pipeline does not probe again). */
+export interface ProbedUpload extends SniffedType {
+  media?: MediaInfo;
+}
 
 /**
  * 415 when the bytes are not a type we take, 422 (undecodable_file, too_many_pixels, unsupported_codec) when
  * they cannot be processed. Messages carry no path or tool output.
  */
-export async function probeUpload(path: string, limits: MediaLimits = DEFAULT_LIMITS): Promise<SniffedType> {
+export async function probeUpload(path: string, limits: MediaLimits = DEFAULT_LIMITS): Promise<ProbedUpload> {
   const type = await sniffFile(path);
   if (!type) throw new UnsupportedMediaTypeError(`the file is not an image or video we take (${ACCEPTED_TYPES})`);
   if (type.kind === 'image') {
@@ -22,6 +27,7 @@ export async function probeUpload(path: string, limits: MediaLimits = DEFAULT_LI
   } else {
     const media = await probeMedia(path);
     checkPixels(media.codedWidth, media.codedHeight, limits);
+    return { ...type, media };
   }
   return type;
 }

@@ -8,5 +8,6 @@ export {
   type ImageMetadata, type FrameMetadata, type MetadataDetection, type MetadataInput, type FrameMetadataInput,
 } from './metadata.ts';
 export { drawDebug, DEBUG_COLORS } from './debug.ts';
+export { encodeHeatmap } from './heatmap.ts';
 export { kernelPixels, sigmaForKernel } from './blur.ts';
 export { blockSize, BLOCKS_ACROSS, MIN_BLOCK_PX } from './pixelate.ts';

@@ -1,7 +1,7 @@
 // The port through which the task service tells a client that its task ended. Each API dialect supplies one
 // notifier (src/http/<dialect>/): it decides whether a webhook is due and what URL, headers and body it has.
 // The service only sends what it is given (src/tasks/webhook.ts) and records the outcome.
-import type { Task } from './store.ts';
+import type { DialectState, Task } from './store.ts';
 
 /** Why the notifier is asked: the task finished (done or failed), or was deleted before it finished. */
 export type TaskEvent = 'finished' | 'deleted';
@@ -12,6 +12,8 @@ export interface WebhookRequest {
   headers: Record<string, string>;
   body: string | Buffer;
   contentType: string;
+  /** Once the receiver has taken it (2xx): merge this into the task's dialect state and/or delete its files. */
+  afterDelivery?: { dialectState?: DialectState; removeFiles?: boolean };
 }
 
 export interface CompletionNotifier {

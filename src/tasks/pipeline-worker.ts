@@ -2,6 +2,7 @@
 // onnxruntime-node's session.run() is synchronous on its calling thread (100-400 ms per model call on a
 // large image), and the renderers' pixel loops are too: here they cannot stall /v1/status or downloads.
 // Messages: see worker-runner.ts, the only module that talks to this one.
+import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { createDetectionEngine, type CreateEngineOptions, type DetectionEngine } from '../detect/engine.ts';
 import { AppError } from '../errors.ts';
@@ -25,7 +26,7 @@ export interface SerializedError {
 }
 
 export type FromWorker =
-  | { type: 'ready'; provider: string; classes: string[] }
+  | { type: 'ready'; provider: string; classes: string[]; faceDetector: string | null }
   | { type: 'init-error'; message: string }
   | { type: 'log'; level: 'info' | 'warn' | 'error' | 'debug'; message: string }
   | { type: 'progress'; id: number; done: number; total: number }
@@ -39,6 +40,9 @@ function serialize(err: unknown): SerializedError {
   return { app: false, message: err instanceof Error ? err.message : String(err), stack: err instanceof Error ? err.stack : undefined };
 }
 
+/** Nice value of the pipeline thread (0 normal, 19 lowest). */
+const PIPELINE_NICE = 10;
+
 const port = parentPort!;
 const post = (m: FromWorker) => port.postMessage(m);
 const running = new Map<number, AbortController>();
@@ -46,13 +50,20 @@ let engine: DetectionEngine | null = null;
 
 async function main(): Promise<void> {
   const options = workerData as Omit<CreateEngineOptions, 'log'>;
+  // On Linux this lowers the priority of this thread only, and of the inference threads onnxruntime starts
+  // from it: when the cores are busy, the HTTP thread still gets them first. Elsewhere it may not apply.
+  try {
+    setPriority(PIPELINE_NICE);
+  } catch {
+    // not permitted here: run at normal priority
+  }
   try {
     engine = await createDetectionEngine({ ...options, log: (level, message) => post({ type: 'log', level, message }) });
   } catch (err) {
     post({ type: 'init-error', message: (err as Error).message });
     return;
   }
-  post({ type: 'ready', provider: engine.provider, classes: [...engine.classes] });
+  post({ type: 'ready', provider: engine.provider, classes: [...engine.classes], faceDetector: engine.faceDetector ?? null });
 }
 
 port.on('message', (m: ToWorker) => {

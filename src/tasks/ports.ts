@@ -1,9 +1,9 @@
 // The ports of the task service: what it needs from a store, a queue, a signal bus and a file store.
 // Implementations: SQLite for one host (store.ts, signals.ts) and PostgreSQL for many replicas (pg/).
 // Every implementation passes the same contract suite (test/tasks/contract/).
-import type { FailureReason, NewTask, Task, TaskOutputs, TaskStatus, WebhookStatus } from './task.ts';
+import type { DialectState, FailureReason, NewTask, Task, TaskOutputs, TaskStatus, WebhookStatus } from './task.ts';
 
-export type { FailureReason, NewTask, Task, TaskOutputs, TaskStatus, WebhookStatus, WebhookTarget } from './task.ts';
+export type { DialectState, FailureReason, NewTask, Task, TaskOutputs, TaskStatus, WebhookStatus, WebhookTarget } from './task.ts';
 
 /** Task records: intake, reads, the results a worker writes, deletion. */
 export interface TaskRepository {
@@ -15,9 +15,9 @@ export interface TaskRepository {
   /** Stores a task that failed before it could be queued (an undecodable upload). */
   createFailed(task: NewTask, reason: FailureReason): Promise<Task>;
   get(id: string): Promise<Task | undefined>;
-  /** Newest first; page starts at 1. */
-  list(page: number, limit: number, status?: TaskStatus): Promise<{ total: number; items: Task[] }>;
-  allIds(): Promise<string[]>;
+  /** Newest first; page starts at 1. `createdBy`: only the tasks that token created (accounts). */
+  list(page: number, limit: number, status?: TaskStatus, createdBy?: string): Promise<{ total: number; items: Task[] }>;
+  allIds(createdBy?: string): Promise<string[]>;
   setProgress(id: string, done: number, total: number): Promise<void>;
   /** Records the outputs of a task this owner is processing; undefined when it is no longer its (deleted, lease lost). */
   finish(id: string, owner: string, outputs: TaskOutputs, detectionCount: number | null): Promise<Task | undefined>;
@@ -26,6 +26,10 @@ export interface TaskRepository {
   /** Keeps the record with status deleted and no outputs. */
   markDeleted(id: string): Promise<Task | undefined>;
   remove(id: string): Promise<void>;
+  /** Merges `patch` into the task's dialect state (atomically); undefined when there is no such task. */
+  mergeDialectState(id: string, patch: DialectState): Promise<Task | undefined>;
+  /** Done tasks of one dialect that finished before `isoTime` (ISO 8601), oldest first. */
+  doneBefore(dialect: string, isoTime: string): Promise<Task[]>;
   countByStatus(): Promise<Record<TaskStatus, number>>;
   /**
    * Takes the right to send this task's pending webhook (status set, not claimed by a live owner). Only one

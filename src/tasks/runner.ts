@@ -3,6 +3,7 @@ import { relative } from 'node:path';
 import type { DetectionEngine } from '../detect/engine.ts';
 import { processImage } from '../pipeline/image/index.ts';
 import { processVideo } from '../pipeline/video/index.ts';
+import { processBackgroundReplace } from '../pipeline/background/index.ts';
 import type { MediaJob } from '../pipeline/job.ts';
 import type { MediaLimits } from '../pipeline/limits.ts';
 import type { Task, TaskOutputs } from './store.ts';
@@ -25,8 +26,15 @@ export async function runTask(
   const rel = (p: string | undefined) => (p ? relative(task.outputDir, p) : undefined);
   const job: MediaJob = { id: task.id, inputPath: task.inputPath, outputDir: task.outputDir, stem: task.stem, params: task.params, engine, limits };
   if (task.kind === 'video') {
-    const r = await processVideo({ ...job, onProgress, signal });
+    // The probe taken when the upload was checked: the file is not probed a second time.
+    const r = await processVideo({ ...job, onProgress, signal, media: task.probe ?? undefined });
     return { outputs: { anonymised: rel(r.outputs.anonymised), videoMetadataDir: rel(r.outputs.metadataDir) || '.' }, detectionCount: null };
+  }
+  if (task.params.replaceBackground) {
+    // InstaVid360 bg-replace (issue 13): a composite instead of an anonymised copy.
+    const b = await processBackgroundReplace({ ...job, signal });
+    onProgress(1, 1);
+    return { outputs: { anonymised: rel(b.path) }, detectionCount: b.foreground };
   }
   const r = await processImage({ ...job, signal });
   onProgress(1, 1);
@@ -35,6 +43,7 @@ export async function runTask(
       anonymised: rel(r.outputs.anonymised),
       binaryMask: rel(r.outputs.binaryMask),
       instanceMask: rel(r.outputs.instanceMask),
+      heatmap: rel(r.outputs.heatmap),
       metadata: rel(r.outputs.metadata),
     },
     detectionCount: r.detections.length,

@@ -8,15 +8,20 @@ import type { Logger } from 'pino';
 import type { DetectionEngine } from '../detect/engine.ts';
 import type { ProcessParams } from '../types.ts';
 import type { SniffedType } from '../pipeline/sniff.ts';
+import type { MediaInfo } from '../pipeline/video/ffmpeg.ts';
 import { AppError, BadParameterError, ModelsUnavailableError, NotFoundError, QueueFullError, TaskTimeoutError, internalDetailOf } from '../errors.ts';
 import { WebhookGuard, webhookHeaderNameProblem } from '../net/webhook-guard.ts';
 import { DEFAULT_MAX_PIXELS } from '../pipeline/limits.ts';
-import type { FailureReason, Task, TaskStatus, WebhookTarget } from './task.ts';
+import type { DialectState, FailureReason, Task, TaskStatus, WebhookTarget } from './task.ts';
 import type { FileStorage, ReplicaInfo, TaskBackend, TaskSignal } from './ports.ts';
 import { FolderStorage } from './files.ts';
 import { runTask, type RunOutcome } from './runner.ts';
 import { sendWebhook, type WebhookOptions } from './webhook.ts';
 import type { CompletionNotifier, TaskEvent } from './notifier.ts';
+import type { AccountStore } from '../accounts/store.ts';
+import { currentOwner, currentPrincipal } from '../accounts/context.ts';
+import { QUOTA_SERVICES, type QuotaService } from '../accounts/types.ts';
+import { QuotaExceededError } from '../errors.ts';
 
 /** Starts of one task (across restarts) before it is failed instead of run again. */
 export const MAX_ATTEMPTS = 3;
@@ -36,6 +41,8 @@ export interface TaskServiceOptions {
   /** Which webhook targets may be reached; the default rules when absent. */
   webhookGuard?: WebhookGuard;
   /** Runs a task elsewhere (the pipeline thread, worker-runner.ts) instead of runTask with `engine` on this thread. */
+  /** Accounts (issue 13): monthly quotas are taken from here when a token's request creates a task. */
+  accounts?: AccountStore;
   run?: (task: Task, signal: AbortSignal, onProgress: (done: number, total: number) => void, limits: { maxPixels: number }) => Promise<RunOutcome>;
   /** --lease-s in ms: how long a claimed task stays this replica's without a heartbeat (default 30 s). */
   leaseMs?: number;
@@ -73,11 +80,27 @@ export interface Upload {
   /** A file already on disk (a temporary upload); the service moves it into the input folder. */
   path: string;
   originalName: string;
-  type: SniffedType;
+  /** A video's probe may ride along (probeUpload's answer): it is stored on the task. */
+  type: SniffedType & { media?: MediaInfo };
   params: ProcessParams;
   webhook: WebhookTarget | null;
   /** Notes about the request to show with the task. */
   warnings?: string[];
+  /** Facts only the dialect reads back (see Task.dialectState). */
+  dialectState?: DialectState;
+  /** The quota this task consumes a credit of (default: the dialect's name, when that is a quota service). */
+  quota?: QuotaService;
+}
+
+/** Deletes the files of a dialect's done tasks a while after they finished (see startResultSweeper). */
+export interface ResultSweep {
+  dialect: string;
+  /** Results older than this are deleted. */
+  ttlMs: number;
+  /** How often to look; the first look is at once. */
+  intervalMs: number;
+  /** Merged into the dialect state of each swept task. */
+  dialectState: DialectState;
 }
 
 export interface Completion {
@@ -102,6 +125,7 @@ export class TaskService {
   private readonly waiters = new Map<string, ((c: Completion) => void)[]>();
   private readonly webhooksInFlight = new Set<Promise<void>>();
   private readonly work = new Set<Promise<void>>();
+  private readonly sweepers = new Set<NodeJS.Timeout>();
   private accepting = true;
   /** Slots held by uploads still arriving or being checked: they count against the queue limit. */
   private reserved = 0;
@@ -134,7 +158,20 @@ export class TaskService {
   }
 
   get queueStats() {
-    return { waiting: this.depth + this.reserved, running: this.running.size, limit: this.opts.queueLimit, concurrency: this.opts.concurrency };
+    return { waiting: this.waiting(), running: this.running.size, limit: this.opts.queueLimit, concurrency: this.opts.concurrency };
+  }
+
+  /** This replica's idle workers: uploads that will find one do not wait. */
+  private idleWorkers(): number {
+    return Math.max(0, this.opts.concurrency - this.running.size);
+  }
+
+  /**
+   * Tasks waiting in the store (all replicas, as last seen) plus reserved uploads, less those this replica's
+   * idle workers will take at once (they are not waiting).
+   */
+  private waiting(): number {
+    return Math.max(0, this.depth + this.reserved - this.idleWorkers());
   }
 
   /** Limits every dialect applies when it checks an upload (probeUpload) before accepting it. */
@@ -151,7 +188,11 @@ export class TaskService {
   reserve(): QueueSlot {
     if (!this.engine && !this.opts.run) throw new ModelsUnavailableError(`the detection models could not be loaded: ${this.engineError}`);
     if (!this.accepting) throw new AppError(503, 'shutting_down', 'the server is shutting down; retry shortly');
-    if (this.depth + this.reserved >= this.opts.queueLimit) throw new QueueFullError(this.retryAfterSeconds(), this.opts.queueLimit);
+    // One more reservation must not take the tasks that will wait past the limit.
+    this.reserved++;
+    const over = this.waiting() > this.opts.queueLimit;
+    this.reserved--;
+    if (over) throw new QueueFullError(this.retryAfterSeconds(), this.opts.queueLimit);
     this.reserved++;
     let held = true;
     return {
@@ -181,9 +222,19 @@ export class TaskService {
     const held = slot ?? this.reserve();
     try {
       this.checkWebhook(upload.webhook);
-      const { task, depth } = await this.persist(upload, (t) =>
-        this.tasks.create(t, { queueLimit: this.opts.queueLimit, retryAfterS: this.retryAfterSeconds() }),
-      );
+      const refund = await this.takeCredit(upload);
+      let created: { task: Task; depth: number };
+      try {
+        // The store counts again at insert, across replicas: queued tasks beyond what this replica's idle
+        // workers take at once must stay within the limit.
+        created = await this.persist(upload, (t) =>
+          this.tasks.create(t, { queueLimit: this.opts.queueLimit + this.idleWorkers(), retryAfterS: this.retryAfterSeconds() }),
+        );
+      } catch (err) {
+        await refund();
+        throw err;
+      }
+      const { task, depth } = created;
       this.depth = depth;
       this.opts.observe?.accepted?.(task);
       void this.backend.signals.publish(task.id, 'queued').catch(() => undefined);
@@ -207,6 +258,26 @@ export class TaskService {
     return failed;
   }
 
+  /**
+   * One credit of the token's account's monthly quota for this service (accounts, issue 13); 429 when none is
+   * left. Returns what gives it back if the task cannot be stored.
+   */
+  private async takeCredit(upload: Upload): Promise<() => Promise<void>> {
+    const principal = currentPrincipal();
+    const service = upload.quota ?? ((QUOTA_SERVICES as readonly string[]).includes(upload.dialect) ? (upload.dialect as QuotaService) : undefined);
+    const accounts = this.opts.accounts;
+    if (principal?.kind !== 'token' || !service || !accounts) return async () => {};
+    const outcome = await accounts.consumeCredit(principal.accountId, service);
+    if (!outcome.allowed) throw new QuotaExceededError(service, outcome.limit ?? 0, outcome.resetAt);
+    return () => accounts.refundCredit(principal.accountId, service);
+  }
+
+  /** A task the current request may see: any for the --api-key or no auth, only its own for a token. */
+  private visible(task: Task | undefined): Task | undefined {
+    const owner = currentOwner();
+    return task && (owner === undefined || task.createdBy === owner) ? task : undefined;
+  }
+
   private async persist<T>(upload: Upload, insert: (t: Parameters<TaskBackend['tasks']['create']>[0]) => Promise<T>): Promise<T> {
     const id = randomUUID();
     const stem = safeStem(upload.originalName);
@@ -225,6 +296,9 @@ export class TaskService {
         stem,
         webhook: upload.webhook,
         warnings: upload.warnings,
+        dialectState: upload.dialectState,
+        probe: upload.type.media,
+        createdBy: currentOwner() ?? null,
       });
     } catch (err) {
       await this.files.removeTask(id, outputDir);
@@ -240,7 +314,7 @@ export class TaskService {
     const list = this.waiters.get(id) ?? [];
     list.push(resolveIt);
     this.waiters.set(id, list);
-    const task = await this.tasks.get(id);
+    const task = this.visible(await this.tasks.get(id));
     if (!task || isEnded(task.status)) {
       const left = (this.waiters.get(id) ?? []).filter((r) => r !== resolveIt);
       if (left.length) this.waiters.set(id, left);
@@ -252,13 +326,13 @@ export class TaskService {
   }
 
   async get(id: string): Promise<Task> {
-    const task = await this.tasks.get(id);
+    const task = this.visible(await this.tasks.get(id));
     if (!task) throw new NotFoundError(`no task with id ${id}`);
     return task;
   }
 
   list(page: number, limit: number, status?: TaskStatus): Promise<{ total: number; items: Task[] }> {
-    return this.tasks.list(page, limit, status);
+    return this.tasks.list(page, limit, status, currentOwner());
   }
 
   countByStatus(): Promise<Record<TaskStatus, number>> {
@@ -298,7 +372,7 @@ export class TaskService {
   }
 
   async deleteAll(choice: DeleteChoice): Promise<number> {
-    const ids = await this.tasks.allIds();
+    const ids = await this.tasks.allIds(currentOwner());
     for (const id of ids) await this.delete(id, choice).catch((err: unknown) => {
       if (!(err instanceof NotFoundError)) throw err; // deleted meanwhile by another request
     });
@@ -397,6 +471,8 @@ export class TaskService {
     this.accepting = false;
     clearTimeout(this.timer);
     this.unsubscribe?.();
+    for (const t of this.sweepers) clearInterval(t);
+    this.sweepers.clear();
     const idle = () => Promise.allSettled([...this.work]);
     const timedOut = await Promise.race([idle().then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), graceMs).unref())]);
     if (timedOut) {
@@ -411,8 +487,45 @@ export class TaskService {
     await this.backend.cluster.leave(this.replicaId).catch(() => undefined);
   }
 
+  /** Merges facts into a task's dialect state (see Task.dialectState). */
+  async updateDialectState(id: string, patch: DialectState): Promise<Task> {
+    const task = await this.tasks.mergeDialectState(id, patch);
+    if (!task) throw new NotFoundError(`no task with id ${id}`);
+    return task;
+  }
+
+  /**
+   * Deletes the files of the dialect's done tasks that finished more than `ttlMs` ago, keeping the records
+   * (status deleted). Finish times live in the store, so results left when the process stopped are swept by the
+   * first look after the next start. Returns the swept task ids.
+   */
+  async sweepResults(sweep: Omit<ResultSweep, 'intervalMs'>): Promise<string[]> {
+    const expired = await this.tasks.doneBefore(sweep.dialect, new Date(Date.now() - sweep.ttlMs).toISOString());
+    for (const t of expired) {
+      // Another replica's sweeper may get there first: a task already gone is skipped.
+      if (!(await this.tasks.mergeDialectState(t.id, sweep.dialectState))) continue;
+      await this.delete(t.id, { records: false, files: true }).catch((err: unknown) => {
+        if (!(err instanceof NotFoundError)) throw err;
+      });
+    }
+    if (expired.length) this.log.info({ dialect: sweep.dialect, count: expired.length }, 'deleted results past their time to live');
+    return expired.map((t) => t.id);
+  }
+
+  /** Runs sweepResults now and every `intervalMs` until shutdown. */
+  startResultSweeper(sweep: ResultSweep): void {
+    const run = () => {
+      if (!this.accepting) return;
+      this.sweepResults(sweep).catch((err: unknown) => this.log.error({ err, dialect: sweep.dialect }, 'result sweep failed'));
+    };
+    run();
+    const timer = setInterval(run, sweep.intervalMs);
+    timer.unref();
+    this.sweepers.add(timer);
+  }
+
   private retryAfterSeconds(): number {
-    return Math.max(1, Math.ceil((this.depth + this.reserved) / Math.max(1, this.opts.concurrency)));
+    return Math.max(1, Math.ceil(this.waiting() / Math.max(1, this.opts.concurrency)));
   }
 
   /** Claims queued tasks while this replica has free slots. */
@@ -564,6 +677,11 @@ export class TaskService {
       this.opts.observe?.webhook?.(task, r.ok);
       await this.tasks.setWebhookStatus(task.id, r.ok ? 'sent' : 'failed');
       if (!r.ok) this.log.warn({ task: task.id, error: r.error }, 'webhook delivery failed');
+      const after = request.afterDelivery;
+      if (r.ok && after && (await this.tasks.get(task.id))) {
+        if (after.dialectState) await this.tasks.mergeDialectState(task.id, after.dialectState);
+        if (after.removeFiles) await this.delete(task.id, { records: false, files: true });
+      }
     })().catch((err: unknown) => this.log.error({ err, task: task.id }, 'webhook could not be built'));
     this.webhooksInFlight.add(p);
     void p.finally(() => this.webhooksInFlight.delete(p));

@@ -1,5 +1,6 @@
 // Task records, queue and replica registry in SQLite (WAL): the one-host backend. The only module that writes
 // SQLite SQL; PostgreSQL's counterpart is pg/store.ts. Both pass test/tasks/contract/.
+import type { MediaInfo } from '../pipeline/video/ffmpeg.ts';
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -7,11 +8,11 @@ import { hostname } from 'node:os';
 import type { ProcessParams } from '../types.ts';
 import type { MediaKind } from '../pipeline/sniff.ts';
 import { QueueFullError } from '../errors.ts';
-import type { FailureReason, NewTask, Task, TaskOutputs, TaskStatus, WebhookStatus } from './task.ts';
+import type { DialectState, FailureReason, NewTask, Task, TaskOutputs, TaskStatus, WebhookStatus } from './task.ts';
 import type { ClusterRegistry, JobQueue, ReplicaInfo, TaskRepository } from './ports.ts';
 import { LocalSignals } from './signals.ts';
 
-export type { FailureReason, NewTask, Task, TaskOutputs, TaskStatus, WebhookStatus, WebhookTarget } from './task.ts';
+export type { DialectState, FailureReason, NewTask, Task, TaskOutputs, TaskStatus, WebhookStatus, WebhookTarget } from './task.ts';
 
 interface Row {
   id: string;
@@ -23,6 +24,7 @@ interface Row {
   error: string | null;
   error_code: string | null;
   warnings: string;
+  dialect_state: string;
   params: string;
   input_path: string;
   output_dir: string;
@@ -40,6 +42,8 @@ interface Row {
   start_time: string | null;
   end_time: string | null;
   delete_time: string | null;
+  probe: string | null;
+  created_by: string | null;
   seq: number;
   owner: string | null;
   lease_until: number | null;
@@ -94,6 +98,11 @@ const ADDED_COLUMNS: { name: string; definition: string }[] = [
   { name: 'lease_until', definition: 'INTEGER' },
   { name: 'webhook_owner', definition: 'TEXT' },
   { name: 'webhook_claim_until', definition: 'INTEGER' },
+  { name: 'dialect_state', definition: "TEXT NOT NULL DEFAULT '{}'" },
+  // The upload's probe (videos), so that the pipeline does not run ffprobe a second time.
+  { name: 'probe', definition: 'TEXT' },
+  // Accounts (issue 13): the token that created the task; tokens see only their own tasks.
+  { name: 'created_by', definition: 'TEXT' },
 ];
 
 function toTask(r: Row): Task {
@@ -107,6 +116,7 @@ function toTask(r: Row): Task {
     error: r.error,
     errorCode: r.error_code,
     warnings: JSON.parse(r.warnings) as string[],
+    dialectState: JSON.parse(r.dialect_state) as DialectState,
     params: JSON.parse(r.params) as ProcessParams,
     inputPath: r.input_path,
     outputDir: r.output_dir,
@@ -124,6 +134,8 @@ function toTask(r: Row): Task {
     startTime: r.start_time,
     endTime: r.end_time,
     deleteTime: r.delete_time,
+    probe: r.probe ? (JSON.parse(r.probe) as MediaInfo) : null,
+    createdBy: r.created_by ?? null,
   };
 }
 
@@ -166,9 +178,11 @@ export class SqliteTaskStore implements TaskRepository, JobQueue, ClusterRegistr
     const r = this.db
       .prepare(
         `INSERT INTO tasks (id, dialect, name, kind, mime, status, params, input_path, output_dir, stem, webhook_url,
-           webhook_header_name, webhook_header_value, webhook_status, upload_time, warnings, error, error_code, end_time)
+           webhook_header_name, webhook_header_value, webhook_status, upload_time, warnings, error, error_code, end_time,
+           dialect_state, probe, created_by)
          VALUES (@id, @dialect, @name, @kind, @mime, @status, @params, @inputPath, @outputDir, @stem, @webhookUrl,
-           @headerName, @headerValue, @webhookStatus, @uploadTime, @warnings, @error, @errorCode, @endTime)
+           @headerName, @headerValue, @webhookStatus, @uploadTime, @warnings, @error, @errorCode, @endTime,
+           @dialectState, @probe, @createdBy)
          RETURNING *`,
       )
       .get({
@@ -191,6 +205,9 @@ export class SqliteTaskStore implements TaskRepository, JobQueue, ClusterRegistr
         error: reason?.message ?? null,
         errorCode: reason?.code ?? null,
         endTime: reason ? now() : null,
+        dialectState: JSON.stringify(t.dialectState ?? {}),
+        probe: t.probe ? JSON.stringify(t.probe) : null,
+        createdBy: t.createdBy ?? null,
       }) as Row;
     return toTask(r);
   }
@@ -215,16 +232,19 @@ export class SqliteTaskStore implements TaskRepository, JobQueue, ClusterRegistr
     return this.row('SELECT * FROM tasks WHERE id = ?', id);
   }
 
-  async list(page: number, limit: number, status?: TaskStatus): Promise<{ total: number; items: Task[] }> {
-    const where = status ? 'WHERE status = @status' : '';
-    const total = (this.db.prepare(`SELECT COUNT(*) AS n FROM tasks ${where}`).get({ status }) as { n: number }).n;
+  /** `createdBy`: only that token's tasks (accounts, issue 13). */
+  async list(page: number, limit: number, status?: TaskStatus, createdBy?: string): Promise<{ total: number; items: Task[] }> {
+    const conditions = [status ? 'status = @status' : '', createdBy !== undefined ? 'created_by = @createdBy' : ''].filter(Boolean);
+    const where = conditions.length ? `WHERE ${conditions.join(' AND ')}` : '';
+    const total = (this.db.prepare(`SELECT COUNT(*) AS n FROM tasks ${where}`).get({ status, createdBy }) as { n: number }).n;
     const rows = this.db
       .prepare(`SELECT * FROM tasks ${where} ORDER BY seq DESC LIMIT @limit OFFSET @offset`)
-      .all({ status, limit, offset: (page - 1) * limit }) as Row[];
+      .all({ status, createdBy, limit, offset: (page - 1) * limit }) as Row[];
     return { total, items: rows.map(toTask) };
   }
 
-  async allIds(): Promise<string[]> {
+  async allIds(createdBy?: string): Promise<string[]> {
+    if (createdBy !== undefined) return (this.db.prepare('SELECT id FROM tasks WHERE created_by = ? ORDER BY seq').all(createdBy) as { id: string }[]).map((r) => r.id);
     return (this.db.prepare('SELECT id FROM tasks ORDER BY seq').all() as { id: string }[]).map((r) => r.id);
   }
 
@@ -250,6 +270,22 @@ export class SqliteTaskStore implements TaskRepository, JobQueue, ClusterRegistr
 
   async markDeleted(id: string): Promise<Task | undefined> {
     return this.row(`UPDATE tasks SET status = 'deleted', delete_time = ?, outputs = '{}', owner = NULL, lease_until = NULL WHERE id = ? RETURNING *`, now(), id);
+  }
+
+  /** Merges `patch` into the task's dialect state; undefined when there is no such task. */
+  async mergeDialectState(id: string, patch: DialectState): Promise<Task | undefined> {
+    return this.db.transaction(() => {
+      const row = this.db.prepare('SELECT dialect_state FROM tasks WHERE id = ?').get(id) as { dialect_state: string } | undefined;
+      if (!row) return undefined;
+      const state = { ...(JSON.parse(row.dialect_state) as DialectState), ...patch };
+      return this.row('UPDATE tasks SET dialect_state = ? WHERE id = ? RETURNING *', JSON.stringify(state), id);
+    }).immediate();
+  }
+
+  async doneBefore(dialect: string, isoTime: string): Promise<Task[]> {
+    return (
+      this.db.prepare(`SELECT * FROM tasks WHERE status = 'done' AND dialect = ? AND end_time < ? ORDER BY seq`).all(dialect, isoTime) as Row[]
+    ).map(toTask);
   }
 
   async remove(id: string): Promise<void> {

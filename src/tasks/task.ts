@@ -1,6 +1,7 @@
 // A task record as every part of the service sees it, whichever store keeps it (src/tasks/ports.ts).
 import type { ProcessParams } from '../types.ts';
 import type { MediaKind } from '../pipeline/sniff.ts';
+import type { MediaInfo } from '../pipeline/video/ffmpeg.ts';
 
 export type TaskStatus = 'queued' | 'processing' | 'done' | 'failed' | 'deleted';
 export type WebhookStatus = 'empty' | 'set' | 'sent' | 'failed';
@@ -16,6 +17,8 @@ export interface TaskOutputs {
   anonymised?: string;
   binaryMask?: string;
   instanceMask?: string;
+  /** PEKAT's heatmap: the soft anonymisation mask. */
+  heatmap?: string;
   metadata?: string;
   videoMetadataDir?: string;
 }
@@ -39,6 +42,8 @@ export interface Task {
   errorCode: string | null;
   /** Notes about the request the dialect wants shown with the task (e.g. parameters accepted but ignored). */
   warnings: string[];
+  /** Per-task facts only its dialect reads (e.g. Maskit's metadata string and download outcome). */
+  dialectState: DialectState;
   params: ProcessParams;
   inputPath: string;
   outputDir: string;
@@ -54,6 +59,10 @@ export interface Task {
   startTime: string | null;
   endTime: string | null;
   deleteTime: string | null;
+  /** A video's ffprobe result, taken when the upload was checked; the pipeline does not probe again (null: images, older tasks). */
+  probe: MediaInfo | null;
+  /** The token that created the task (accounts, issue 13); null: the --api-key or no authentication. Not the lease owner. */
+  createdBy: string | null;
 }
 
 export interface NewTask {
@@ -68,4 +77,10 @@ export interface NewTask {
   stem: string;
   webhook: WebhookTarget | null;
   warnings?: string[];
+  dialectState?: DialectState;
+  probe?: MediaInfo;
+  createdBy?: string | null;
 }
+
+/** JSON-serialisable facts a dialect keeps with a task. */
+export type DialectState = Record<string, string | number | boolean | null>;

@@ -13,6 +13,8 @@ import type { FromWorker, SerializedError, ToWorker } from './pipeline-worker.ts
 export interface PipelineRunner {
   readonly provider: string;
   readonly classes: readonly string[];
+  /** The face detector the engine chose (e.g. face:yunet), null without faces. */
+  readonly faceDetector: string | null;
   run(task: Task, signal: AbortSignal, onProgress: (done: number, total: number) => void, limits?: MediaLimits): Promise<RunOutcome>;
   dispose(): Promise<void>;
 }
@@ -50,7 +52,7 @@ export async function startPipelineWorker(options: Omit<CreateEngineOptions, 'lo
   let nextId = 1;
   const pending = new Map<number, Pending>();
   let disposed = false;
-  let info = { provider: 'cpu', classes: [] as string[] };
+  let info = { provider: 'cpu', classes: [] as string[], faceDetector: null as string | null };
   let current: Worker | null = null;
 
   const start = () =>
@@ -60,7 +62,7 @@ export async function startPipelineWorker(options: Omit<CreateEngineOptions, 'lo
       worker.on('message', (m: FromWorker) => {
         if (m.type === 'ready') {
           ready = true;
-          info = { provider: m.provider, classes: m.classes };
+          info = { provider: m.provider, classes: m.classes, faceDetector: m.faceDetector };
           resolve(worker);
         } else if (m.type === 'init-error') {
           reject(new Error(m.message));
@@ -107,6 +109,9 @@ export async function startPipelineWorker(options: Omit<CreateEngineOptions, 'lo
     },
     get classes() {
       return info.classes;
+    },
+    get faceDetector() {
+      return info.faceDetector;
     },
     async run(task, signal, onProgress, limits) {
       const worker = await get();

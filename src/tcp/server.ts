@@ -199,7 +199,7 @@ export async function startTcpServer(opts: TcpOptions): Promise<RunningTcpServer
       } else {
         await rename(payloadPath, path);
       }
-      const type = await probeUpload(path);
+      const type = await probeUpload(path, opts.service.limits);
       if (protocol === 'jpeg' && type.mime !== 'image/jpeg') throw new UnsupportedMediaTypeError(`JPEG mode takes JPEG bytes; this is ${type.mime}`);
       const task = await opts.service.accept({ path, originalName: `tcp.${ext}`, type, params: tcpParams(opts.classes, opts.thresholds, protocol), webhook: null, dialect: 'celantur-tcp' });
       taskId = task.id;

@@ -21,7 +21,7 @@ export async function startTestServer(overrides: Record<string, unknown> = {}, r
     port: 0,
     anonymize: ['face'],
     provider: 'cpu',
-    logLevel: 'silent',
+    logLevel: process.env.TEST_LOG_LEVEL ?? 'silent',
     ...overrides,
   });
   const server = await startServer(config, createLogger(config.logLevel), options);

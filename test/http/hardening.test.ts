@@ -297,13 +297,14 @@ test('D11: a trickling upload is cut with 408, its temporary file removed; open 
   const s = await startTestServer({ anonymize: ['face'], uploadIdleTimeout: 0.5, queueLimit: 1, concurrency: 1 });
   try {
     const head = `POST /v1/file HTTP/1.1\r\nHost: a\r\nContent-Type: image/jpeg\r\nContent-Length: ${small.length}\r\nX-Is-Async: true\r\n\r\n`;
-    const trickle = rawRequest(s.url, Buffer.concat([Buffer.from(head), small.subarray(0, 100)]), { keepOpen: true, timeoutMs: 5000 });
+    // One open upload would run on the idle worker, the other would wait: together they fill --queue-limit 1.
+    const trickles = [0, 1].map(() => rawRequest(s.url, Buffer.concat([Buffer.from(head), small.subarray(0, 100)]), { keepOpen: true, timeoutMs: 5000 }));
     await new Promise((r) => setTimeout(r, 150));
-    // the open upload holds the only slot
     await expectError(await fetch(`${s.url}/v1/file`, { method: 'POST', body: bytes(small), headers: { 'content-type': 'image/jpeg', 'x-is-async': 'true' } }), 503, 'queue_full');
-    const r = await trickle;
-    assert.equal(r.status, 408, r.raw.slice(0, 300));
-    assert.equal((JSON.parse(r.body) as ErrorBody).error.code, 'request_timeout');
+    for (const r of await Promise.all(trickles)) {
+      assert.equal(r.status, 408, r.raw.slice(0, 300));
+      assert.equal((JSON.parse(r.body) as ErrorBody).error.code, 'request_timeout');
+    }
     const dir = join(s.config.inputDir, '.incoming');
     // the temporary file goes once the cut connection's upload has unwound
     for (let i = 0; i < 40 && existsSync(dir) && (await readdir(dir)).length; i++) await new Promise((r) => setTimeout(r, 50));

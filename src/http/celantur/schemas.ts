@@ -71,6 +71,7 @@ export const Status = z.strictObject({
   status: z.enum(['ok', 'down']),
   version: z.string(),
   provider: z.string().nullable(),
+  faceDetector: z.string().nullable().describe('the face detector in use: face:yunet with the YuNet pack installed, else the bundled ensemble; null without faces'),
   classes: z.array(z.enum(OBJECT_CLASSES)),
   queue: z.strictObject({ waiting: z.int(), running: z.int(), limit: z.int(), concurrency: z.int() }),
   tasks: z.strictObject(Object.fromEntries(TASK_STATUSES.map((s) => [s, z.int()]))),

@@ -15,7 +15,7 @@ export interface ImageJob extends MediaJob {
 }
 
 export interface ImageResult {
-  outputs: { anonymised?: string; binaryMask?: string; instanceMask?: string; metadata: string };
+  outputs: { anonymised?: string; binaryMask?: string; instanceMask?: string; heatmap?: string; metadata: string };
   detections: Detection[];
   anonymised: boolean[];
   width: number;
@@ -35,7 +35,8 @@ export async function processImage(job: ImageJob): Promise<ImageResult> {
     return value;
   };
   const started = performance.now();
-  const decoded = await timed('decode', () => decodeImage(job.inputPath, job.limits));
+  const read = await timed('decode', () => decodeImage(job.inputPath, job.limits));
+  const decoded = job.params.outputFormat ? { ...read, format: job.params.outputFormat } : read;
   const { image } = decoded;
   const found = await timed('detect', () => detectObjects(job.engine, image, job.params));
   Object.assign(timings, found.timings);
@@ -51,12 +52,14 @@ export async function processImage(job: ImageJob): Promise<ImageResult> {
     anonymised: `${job.stem}.${ext}`,
     binaryMask: `${job.stem}_bin_mask.png`,
     instanceMask: `${job.stem}_ins_mask.png`,
+    heatmap: `${job.stem}_heatmap.png`,
     metadata: `${job.stem}.json`,
   };
   const files: OutputFile[] = [];
   if (encoded) files.push({ name: names.anonymised, data: encoded });
   if (masks.binaryMask) files.push({ name: names.binaryMask, data: masks.binaryMask });
   if (masks.instanceMask) files.push({ name: names.instanceMask, data: masks.instanceMask });
+  if (masks.heatmap) files.push({ name: names.heatmap, data: masks.heatmap });
   const metadata = buildMetadata({
     taskId: job.id,
     filename: basename(job.inputPath),
@@ -79,6 +82,7 @@ export async function processImage(job: ImageJob): Promise<ImageResult> {
       anonymised: encoded ? pathOf(names.anonymised) : undefined,
       binaryMask: masks.binaryMask ? pathOf(names.binaryMask) : undefined,
       instanceMask: masks.instanceMask ? pathOf(names.instanceMask) : undefined,
+      heatmap: masks.heatmap ? pathOf(names.heatmap) : undefined,
       metadata: pathOf(names.metadata),
     },
     detections: found.detections,

@@ -1,5 +1,5 @@
 // Step 3: anonymised pixels and the masks this task asked for, all from one object plan.
-import { anonymise, encodeBinaryMask, encodeInstanceMask, planObjects, type ObjectPlan } from '../../render/index.ts';
+import { anonymise, encodeBinaryMask, encodeHeatmap, encodeInstanceMask, planObjects, type ObjectPlan } from '../../render/index.ts';
 import type { Detection, ProcessParams, RgbImage } from '../../types.ts';
 
 export interface RenderStepResult {
@@ -20,14 +20,16 @@ export async function renderImage(image: RgbImage, detections: Detection[], para
 export interface MaskFiles {
   binaryMask?: Buffer;
   instanceMask?: Buffer;
+  heatmap?: Buffer;
 }
 
 export async function renderMasks(plan: ObjectPlan, params: ProcessParams): Promise<MaskFiles> {
   const wantBinary = params.saveMask === 'all' || params.saveMask === 'binary';
   const wantInstance = params.saveMask === 'all' || params.saveMask === 'instance';
-  const [binaryMask, instanceMask] = await Promise.all([
+  const [binaryMask, instanceMask, heatmap] = await Promise.all([
     wantBinary ? encodeBinaryMask(plan, params.maskScale) : undefined,
     wantInstance ? encodeInstanceMask(plan, params.maskScale) : undefined,
+    params.heatmap ? encodeHeatmap(plan) : undefined,
   ]);
-  return { binaryMask, instanceMask };
+  return { binaryMask, instanceMask, heatmap };
 }

@@ -1,6 +1,10 @@
-// The streaming loop: decode → detect → track (look-ahead) → render → encode, plus per-frame metadata.
-// At most lookahead + 2 frames are alive at once (the tracker's window, one being rendered/encoded,
-// one being detected); both pipes apply backpressure, so memory does not grow with video length.
+// The streaming video pipeline, as four steps with the cancellation checked between them:
+//   open       probe (unless the task already holds the upload's probe), start decoder and encoder;
+//   frame loop decode → detect (every Nth frame, boxes carried between: stride.ts) → track (look-ahead);
+//   frame sink render → encode, plus per-frame metadata, overlapping the next frame's detection;
+//   finalise   flush the metadata, close the encoder, move the file into place.
+// At most lookahead + 3 frames are alive at once (the tracker's window, one being rendered/encoded,
+// one being detected, one being read ahead); both pipes apply backpressure, so memory does not grow with video length.
 
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -8,13 +12,15 @@ import { UndecodableFileError, UnsupportedCodecError, withInternal } from '../..
 import type { Detection, ProcessParams, RgbImage } from '../../types.ts';
 import type { EngineResult } from '../../detect/engine.ts';
 import type { DetectOptions } from '../../detect/types.ts';
-import { startDecoder } from './decode.ts';
+import { startDecoder, type FrameDecoder } from './decode.ts';
 import { audioCanBeCopied } from './encode-args.ts';
 import { startEncoder, type FrameEncoder } from './encode.ts';
 import { probeMedia, rationalToNumber, requireFfmpeg, type MediaInfo } from './ffmpeg.ts';
 import { buildFrameMetadata } from '../../render/index.ts';
 import { VideoMetadataWriter } from './metadata.ts';
 import { LookaheadTracker, type TrackedFrame, type TrackerOptions } from './tracker.ts';
+import { StrideScheduler, type StrideOptions } from './stride.ts';
+import { clipBox } from '../../detect/boxes.ts';
 
 export interface FrameDetector {
   detect(image: RgbImage, options: DetectOptions): Promise<EngineResult>;
@@ -31,8 +37,12 @@ export interface VideoStreamJob {
   detector: FrameDetector;
   render: FrameRenderer;
   tracker?: Partial<TrackerOptions>;
+  /** Detection stride (`detectEvery`) and its scene-cut and search settings; DEFAULT_STRIDE_OPTIONS when absent. */
+  stride?: Partial<StrideOptions>;
   onProgress?: (framesDone: number, framesTotal: number) => void;
   signal?: AbortSignal;
+  /** The upload's probe, stored on the task when it was accepted: the file is not probed again. */
+  media?: MediaInfo;
 }
 
 export interface VideoStreamResult {
@@ -47,6 +57,8 @@ export interface VideoStreamResult {
   /** What happened to the audio: copied bit for bit, or re-encoded to AAC for codecs MP4 cannot hold. */
   audio: 'copied' | 're-encoded to aac' | 'none';
   media: MediaInfo;
+  /** Frames the detectors ran on, by reason, and frames whose boxes were carried ('carry'). */
+  detectedFrames: StrideScheduler['counts'];
   /** Milliseconds. Stages overlap (detection of one frame runs while another is rendered and encoded). */
   timings: Record<string, number>;
 }
@@ -57,43 +69,77 @@ function abortError(signal: AbortSignal): Error {
   return signal.reason instanceof Error ? signal.reason : new DOMException('video processing was aborted', 'AbortError');
 }
 
-export async function runVideoStream(job: VideoStreamJob): Promise<VideoStreamResult> {
-  const { ffmpeg } = requireFfmpeg();
-  const started = performance.now();
-  const timings: Record<string, number> = { probe: 0, decodeWait: 0, detect: 0, render: 0, encodeWait: 0, finalise: 0, total: 0 };
-  job.signal?.throwIfAborted();
+function checkAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw abortError(signal);
+}
 
-  const media = await probeMedia(job.inputPath);
-  timings.probe = performance.now() - started;
+type Timings = Record<string, number>;
+
+/** What the open step starts, and what the later steps share. */
+interface OpenVideo {
+  media: MediaInfo;
+  fpsValue: number;
+  decoder: FrameDecoder;
+  encoder: FrameEncoder | null;
+  metadata: VideoMetadataWriter;
+  partPath: string;
+  finalPath: string;
+  stop(): void;
+}
+
+/** Step 1: probe once (or take the stored probe), create the output folder, start both ffmpeg processes. */
+async function openVideo(job: VideoStreamJob, ffmpeg: string, timings: Timings): Promise<OpenVideo> {
+  const t = performance.now();
+  const media = job.media ?? (await probeMedia(job.inputPath));
+  timings.probe = performance.now() - t;
+  checkAborted(job.signal);
   const { width, height, fps } = media;
-  const fpsValue = rationalToNumber(fps);
-  const writesVideo = job.params.method !== 'detect';
-  const finalPath = join(job.outputDir, `${job.stem}.mp4`);
-  const partPath = join(job.outputDir, `${job.stem}.part.mp4`);
-  const metadataDir = job.outputDir;
-
   await mkdir(job.outputDir, { recursive: true });
-  const metadata = new VideoMetadataWriter(metadataDir, job.stem);
-  /** Milliseconds of detection per frame index, until the frame is emitted. */
-  const detectMs = new Map<number, number>();
-  let framesIn = 0;
-
+  checkAborted(job.signal);
+  const partPath = join(job.outputDir, `${job.stem}.part.mp4`);
   const decoder = startDecoder(ffmpeg, job.inputPath, width, height, media.variableFrameRate ? fps : undefined);
-  let encoder: FrameEncoder | null = null;
-  if (writesVideo) {
-    encoder = startEncoder(ffmpeg, { inputPath: job.inputPath, outputPath: partPath, width, height, fps, quality: job.params.quality, media });
-  }
-  const stopProcesses = () => {
-    decoder.process.kill();
-    encoder?.process.kill();
+  const encoder = job.params.method !== 'detect'
+    ? startEncoder(ffmpeg, { inputPath: job.inputPath, outputPath: partPath, width, height, fps, quality: job.params.quality, media })
+    : null;
+  return {
+    media,
+    fpsValue: rationalToNumber(fps),
+    decoder,
+    encoder,
+    metadata: new VideoMetadataWriter(job.outputDir, job.stem),
+    partPath,
+    finalPath: join(job.outputDir, `${job.stem}.mp4`),
+    stop: () => {
+      decoder.process.kill();
+      encoder?.process.kill();
+    },
   };
-  job.signal?.addEventListener('abort', stopProcesses, { once: true });
+}
 
-  const tracker = new LookaheadTracker<RgbImage>({ frameWidth: width, frameHeight: height, ...job.tracker });
-  const detectOptions: DetectOptions = { classes: job.params.classes, thresholds: job.params.thresholds };
-  let framesDone = 0;
+/** Step 3: renders and encodes finished frames one at a time, each while the next frame is detected. */
+class FrameSink {
+  framesDone = 0;
+  /** Milliseconds of detection per frame index, until the frame is emitted. */
+  readonly detectMs = new Map<number, number>();
+  private pending: Promise<void> = Promise.resolve();
 
-  const emit = async (ready: TrackedFrame<RgbImage>) => {
+  constructor(private readonly video: OpenVideo, private readonly job: VideoStreamJob, private readonly timings: Timings) {}
+
+  /** Waits for the previous frame, then starts this one without waiting for it. */
+  async add(ready: TrackedFrame<RgbImage>): Promise<void> {
+    await this.pending;
+    checkAborted(this.job.signal);
+    this.pending = this.emit(ready);
+    this.pending.catch(() => {}); // awaited (and rethrown) before the next frame or in drain()
+  }
+
+  drain(): Promise<void> {
+    return this.pending;
+  }
+
+  private async emit(ready: TrackedFrame<RgbImage>): Promise<void> {
+    const { encoder, media, metadata, fpsValue } = this.video;
+    const { job, timings } = this;
     let anonymised = ready.detections.map(() => false);
     let renderMs = 0;
     if (encoder) {
@@ -106,88 +152,129 @@ export async function runVideoStream(job: VideoStreamJob): Promise<VideoStreamRe
       await encoder.write(rendered.image);
       timings.encodeWait! += performance.now() - t;
     }
-    const frameDetectMs = detectMs.get(ready.index) ?? 0;
-    detectMs.delete(ready.index);
+    const frameDetectMs = this.detectMs.get(ready.index) ?? 0;
+    this.detectMs.delete(ready.index);
     await metadata.add(
       buildFrameMetadata({
         frame: ready.index,
         timestamp: media.videoStartOffsetSec + ready.index / fpsValue,
         durationSeconds: (frameDetectMs + renderMs) / 1000,
-        width,
-        height,
+        width: media.width,
+        height: media.height,
         detections: ready.detections,
         anonymised,
       }),
     );
-    framesDone++;
-    if (framesDone % PROGRESS_EVERY_FRAMES === 0) job.onProgress?.(framesDone, Math.max(media.frameCount, framesDone));
-  };
+    this.framesDone++;
+    if (this.framesDone % PROGRESS_EVERY_FRAMES === 0) job.onProgress?.(this.framesDone, Math.max(media.frameCount, this.framesDone));
+  }
+}
 
-  // One frame is rendered and encoded while the next one is detected.
-  let pendingEmit: Promise<void> = Promise.resolve();
-  const queueEmit = async (ready: TrackedFrame<RgbImage>) => {
-    await pendingEmit;
-    pendingEmit = emit(ready);
-    pendingEmit.catch(() => {}); // awaited (and rethrown) before the next frame or at the end
+/** Step 2: decode → detect or carry → track, handing finished frames to the sink. */
+async function frameLoop(video: OpenVideo, job: VideoStreamJob, sink: FrameSink, stride: StrideScheduler, timings: Timings): Promise<void> {
+  const { media } = video;
+  const { width, height } = media;
+  const tracker = new LookaheadTracker<RgbImage>({ frameWidth: width, frameHeight: height, ...job.tracker });
+  const detectOptions: DetectOptions = { classes: job.params.classes, thresholds: job.params.thresholds };
+  const frames = video.decoder.frames[Symbol.asyncIterator]();
+  // Read-ahead of one frame: the next frame comes through the pipe while this one is detected
+  // (between the detector's awaits), instead of after it.
+  const read = () => {
+    const p = frames.next();
+    p.catch(() => {}); // rethrown where it is awaited
+    return p;
   };
+  let ahead = read();
+  for (let index = 0; ; index++) {
+    let t = performance.now();
+    const current = ahead;
+    const next = await current.catch((err: Error) => {
+      checkAborted(job.signal);
+      // ffmpeg's stderr names paths and binaries: it goes to the log (internal), not to the user.
+      if (/decoder .*not found|unknown codec|no decoder|codec not currently supported/i.test(err.message)) {
+        throw withInternal(new UnsupportedCodecError(media.codec), err);
+      }
+      throw withInternal(new UndecodableFileError('the video cannot be decoded (corrupt or truncated data)'), err);
+    });
+    timings.decodeWait! += performance.now() - t;
+    checkAborted(job.signal);
+    if (next.done) break;
+    ahead = read();
+    t = performance.now();
+    const carry = stride.plan(next.value) === 'carry';
+    let detections: Detection[];
+    if (carry) {
+      detections = stride.carry().map((d) => ({ ...d, box: clipBox(d.box, width, height) })).filter((d) => d.box.x1 > d.box.x0 && d.box.y1 > d.box.y0);
+    } else {
+      detections = (await job.detector.detect(next.value, detectOptions)).detections;
+      stride.detected(detections);
+    }
+    const spent = performance.now() - t;
+    timings.detect! += spent;
+    sink.detectMs.set(index, spent);
+    for (const ready of tracker.push(next.value, detections, carry)) await sink.add(ready);
+  }
+  for (const ready of tracker.flush()) await sink.add(ready);
+  await sink.drain();
+}
 
+/** Step 4: the metadata files and the finished video, moved into place only when complete. */
+async function finaliseVideo(video: OpenVideo, sink: FrameSink, signal: AbortSignal | undefined): Promise<void> {
+  checkAborted(signal);
+  if (sink.framesDone === 0) throw new UndecodableFileError('the video has no decodable frames');
+  await video.metadata.flush();
+  checkAborted(signal);
+  if (video.encoder) {
+    await video.encoder.finish();
+    checkAborted(signal);
+    await rename(video.partPath, video.finalPath);
+  }
+}
+
+export async function runVideoStream(job: VideoStreamJob): Promise<VideoStreamResult> {
+  const { ffmpeg } = requireFfmpeg();
+  const started = performance.now();
+  const timings: Timings = { probe: 0, decodeWait: 0, detect: 0, render: 0, encodeWait: 0, finalise: 0, total: 0 };
+  checkAborted(job.signal);
+
+  const video = await openVideo(job, ffmpeg, timings);
+  const stride = new StrideScheduler(job.stride);
+  const sink = new FrameSink(video, job, timings);
+  job.signal?.addEventListener('abort', video.stop, { once: true });
   try {
-    const frames = decoder.frames[Symbol.asyncIterator]();
-    for (;;) {
-      let t = performance.now();
-      const next = await frames.next().catch((err: Error) => {
-        if (job.signal?.aborted) throw abortError(job.signal);
-        // ffmpeg's stderr names paths and binaries: it goes to the log (internal), not to the user.
-        if (/decoder .*not found|unknown codec|no decoder|codec not currently supported/i.test(err.message)) {
-          throw withInternal(new UnsupportedCodecError(media.codec), err);
-        }
-        throw withInternal(new UndecodableFileError('the video cannot be decoded (corrupt or truncated data)'), err);
-      });
-      timings.decodeWait! += performance.now() - t;
-      if (job.signal?.aborted) throw abortError(job.signal);
-      if (next.done) break;
-      t = performance.now();
-      const { detections } = await job.detector.detect(next.value, detectOptions);
-      const spent = performance.now() - t;
-      timings.detect! += spent;
-      detectMs.set(framesIn++, spent);
-      for (const ready of tracker.push(next.value, detections)) await queueEmit(ready);
-    }
-    for (const ready of tracker.flush()) await queueEmit(ready);
-    await pendingEmit;
-    if (job.signal?.aborted) throw abortError(job.signal);
-    if (framesDone === 0) throw new UndecodableFileError('the video has no decodable frames');
+    checkAborted(job.signal);
+    await frameLoop(video, job, sink, stride, timings);
     const t = performance.now();
-    await metadata.flush();
-    if (encoder) {
-      await encoder.finish();
-      await rename(partPath, finalPath);
-    }
+    await finaliseVideo(video, sink, job.signal);
     timings.finalise = performance.now() - t;
   } catch (err) {
-    stopProcesses();
-    await pendingEmit.catch(() => {});
-    await rm(partPath, { force: true });
-    await metadata.discard();
-    if (job.signal?.aborted) throw abortError(job.signal);
+    video.stop();
+    await sink.drain().catch(() => {});
+    await rm(video.partPath, { force: true });
+    await video.metadata.discard();
+    checkAborted(job.signal);
     throw err;
   } finally {
-    job.signal?.removeEventListener('abort', stopProcesses);
+    job.signal?.removeEventListener('abort', video.stop);
   }
 
+  const { media, fpsValue, encoder, metadata } = video;
+  const framesDone = sink.framesDone;
   job.onProgress?.(framesDone, framesDone);
   timings.total = performance.now() - started;
+  const writesVideo = encoder !== null;
   const audioCopied = media.audio.every((a) => audioCanBeCopied(a.codec));
   return {
-    outputs: { anonymised: encoder ? finalPath : undefined, metadataDir, metadataFiles: [...metadata.files] },
+    outputs: { anonymised: encoder ? video.finalPath : undefined, metadataDir: job.outputDir, metadataFiles: [...metadata.files] },
     frames: framesDone,
     fps: fpsValue,
-    width,
-    height,
+    width: media.width,
+    height: media.height,
     durationSec: framesDone / fpsValue,
     hasAudio: media.hasAudio,
     audio: !media.hasAudio || !writesVideo ? 'none' : audioCopied ? 'copied' : 're-encoded to aac',
     media,
+    detectedFrames: { ...stride.counts },
     timings,
   };
 }

@@ -11,7 +11,8 @@
 
 import type { Box, Detection } from '../../types.ts';
 
-export type BoxSource = 'detected' | 'interpolated' | 'predicted' | 'backfilled';
+/** 'tracked': carried from the last detected frame by the detection stride (stride.ts), not detected on this frame. */
+export type BoxSource = 'detected' | 'tracked' | 'interpolated' | 'predicted' | 'backfilled';
 
 export interface TrackedDetection extends Detection {
   trackId: number;
@@ -125,10 +126,13 @@ export class LookaheadTracker<T> {
     return this.buffer.length;
   }
 
-  /** Adds the next frame's detections; returns the frames that became final (zero or one). */
-  push(payload: T, detections: readonly Detection[]): TrackedFrame<T>[] {
+  /**
+   * Adds the next frame's detections; returns the frames that became final (zero or one).
+   * `carried`: the boxes were carried from an earlier frame (detection stride), not detected on this one.
+   */
+  push(payload: T, detections: readonly Detection[], carried = false): TrackedFrame<T>[] {
     const frame = this.nextFrame++;
-    const tracked = this.associate(frame, detections);
+    const tracked = this.associate(frame, detections, carried ? 'tracked' : 'detected');
     this.buffer.push({ index: frame, payload, detections: tracked });
     return this.buffer.length > this.options.lookahead ? [this.emitOldest()] : [];
   }
@@ -140,7 +144,7 @@ export class LookaheadTracker<T> {
     return out;
   }
 
-  private associate(frame: number, detections: readonly Detection[]): TrackedDetection[] {
+  private associate(frame: number, detections: readonly Detection[], source: 'detected' | 'tracked'): TrackedDetection[] {
     const { iouThreshold, maxCoast } = this.options;
     const pairs: Array<{ iou: number; det: number; track: Track }> = [];
     for (const track of this.tracks.values()) {
@@ -180,7 +184,7 @@ export class LookaheadTracker<T> {
         this.tracks.set(track.id, track);
       }
       track.observations.push({ frame, box: d.box, score: d.score });
-      return { ...d, trackId: track.id, source: 'detected' as const };
+      return { ...d, trackId: track.id, source };
     });
   }
 

@@ -6,7 +6,8 @@ import pg from 'pg';
 import { QueueFullError } from '../../errors.ts';
 import type { ProcessParams } from '../../types.ts';
 import type { MediaKind } from '../../pipeline/sniff.ts';
-import type { FailureReason, NewTask, Task, TaskOutputs, TaskStatus, WebhookStatus } from '../task.ts';
+import type { MediaInfo } from '../../pipeline/video/ffmpeg.ts';
+import type { DialectState, FailureReason, NewTask, Task, TaskOutputs, TaskStatus, WebhookStatus } from '../task.ts';
 import type { ClusterRegistry, CompletionSignals, JobQueue, ReplicaInfo, TaskBackend, TaskRepository, TaskSignal } from '../ports.ts';
 
 /** Advisory lock keys (any two fixed numbers): migrations, and the queue-limit check at insert. */
@@ -61,6 +62,12 @@ const MIGRATIONS: string[] = [
      concurrency INTEGER NOT NULL,
      running INTEGER NOT NULL
    );`,
+  // Dialect state (Maskit, PEKAT), the upload's probe (videos), the token that created the task (accounts).
+  // created_by is not the lease owner (owner).
+  `ALTER TABLE tasks ADD COLUMN dialect_state JSONB NOT NULL DEFAULT '{}';
+   ALTER TABLE tasks ADD COLUMN probe JSONB;
+   ALTER TABLE tasks ADD COLUMN created_by TEXT;
+   CREATE INDEX tasks_done_dialect ON tasks (dialect, end_time) WHERE status = 'done';`,
 ];
 
 interface Row {
@@ -90,6 +97,9 @@ interface Row {
   start_time: Date | null;
   end_time: Date | null;
   delete_time: Date | null;
+  dialect_state: DialectState;
+  probe: MediaInfo | null;
+  created_by: string | null;
 }
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
@@ -122,6 +132,9 @@ function toTask(r: Row): Task {
     startTime: iso(r.start_time),
     endTime: iso(r.end_time),
     deleteTime: iso(r.delete_time),
+    dialectState: r.dialect_state,
+    probe: r.probe,
+    createdBy: r.created_by,
   };
 }
 
@@ -155,8 +168,8 @@ export async function migrate(pool: pg.Pool): Promise<number> {
 }
 
 const INSERT = `INSERT INTO tasks (id, dialect, name, kind, mime, status, params, input_path, output_dir, stem, webhook_url,
-    webhook_header_name, webhook_header_value, webhook_status, warnings, error, error_code, end_time)
-  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, CASE WHEN $6 = 'failed' THEN now() END)
+    webhook_header_name, webhook_header_value, webhook_status, warnings, error, error_code, end_time, dialect_state, probe, created_by)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, CASE WHEN $6 = 'failed' THEN now() END, $18, $19, $20)
   RETURNING *`;
 
 function insertArgs(t: NewTask, status: 'queued' | 'failed', reason?: FailureReason): unknown[] {
@@ -164,6 +177,7 @@ function insertArgs(t: NewTask, status: 'queued' | 'failed', reason?: FailureRea
     t.id, t.dialect, t.name, t.kind, t.mime, status, JSON.stringify(t.params), t.inputPath, t.outputDir, t.stem,
     t.webhook?.url ?? null, t.webhook?.headerName ?? null, t.webhook?.headerValue ?? null, t.webhook ? 'set' : 'empty',
     JSON.stringify(t.warnings ?? []), reason?.message ?? null, reason?.code ?? null,
+    JSON.stringify(t.dialectState ?? {}), t.probe ? JSON.stringify(t.probe) : null, t.createdBy ?? null,
   ];
 }
 
@@ -206,16 +220,20 @@ export class PgTaskStore implements TaskRepository, JobQueue, ClusterRegistry {
     return this.one('SELECT * FROM tasks WHERE id = $1', [id]);
   }
 
-  async list(page: number, limit: number, status?: TaskStatus): Promise<{ total: number; items: Task[] }> {
-    const where = status ? 'WHERE status = $1' : '';
-    const args = status ? [status] : [];
+  async list(page: number, limit: number, status?: TaskStatus, createdBy?: string): Promise<{ total: number; items: Task[] }> {
+    const args: string[] = [];
+    const conditions: string[] = [];
+    if (status) conditions.push(`status = $${args.push(status)}`);
+    if (createdBy !== undefined) conditions.push(`created_by = $${args.push(createdBy)}`);
+    const where = conditions.length ? `WHERE ${conditions.join(' AND ')}` : '';
     const total = Number((await this.pool.query<{ n: string }>(`SELECT count(*) AS n FROM tasks ${where}`, args)).rows[0].n);
     const n = args.length;
     const rows = await this.pool.query<Row>(`SELECT * FROM tasks ${where} ORDER BY seq DESC LIMIT $${n + 1} OFFSET $${n + 2}`, [...args, limit, (page - 1) * limit]);
     return { total, items: rows.rows.map(toTask) };
   }
 
-  async allIds(): Promise<string[]> {
+  async allIds(createdBy?: string): Promise<string[]> {
+    if (createdBy !== undefined) return (await this.pool.query<{ id: string }>('SELECT id FROM tasks WHERE created_by = $1 ORDER BY seq', [createdBy])).rows.map((r) => r.id);
     return (await this.pool.query<{ id: string }>('SELECT id FROM tasks ORDER BY seq')).rows.map((r) => r.id);
   }
 
@@ -241,6 +259,15 @@ export class PgTaskStore implements TaskRepository, JobQueue, ClusterRegistry {
 
   markDeleted(id: string): Promise<Task | undefined> {
     return this.one(`UPDATE tasks SET status = 'deleted', delete_time = now(), outputs = '{}', owner = NULL, lease_until = NULL WHERE id = $1 RETURNING *`, [id]);
+  }
+
+  mergeDialectState(id: string, patch: DialectState): Promise<Task | undefined> {
+    return this.one('UPDATE tasks SET dialect_state = dialect_state || $2::jsonb WHERE id = $1 RETURNING *', [id, JSON.stringify(patch)]);
+  }
+
+  async doneBefore(dialect: string, isoTime: string): Promise<Task[]> {
+    const r = await this.pool.query<Row>(`SELECT * FROM tasks WHERE status = 'done' AND dialect = $1 AND end_time < $2::timestamptz ORDER BY seq`, [dialect, isoTime]);
+    return r.rows.map(toTask);
   }
 
   async remove(id: string): Promise<void> {

@@ -258,4 +258,27 @@ export function contractSuite(name: string, fixture: () => Promise<StoreFixture>
       await other.close();
     }
   });
+
+  withStore('dialect state merges key by key; created_by filters list and ids; doneBefore finds one dialect\'s old results', async (b) => {
+    const { task } = await b.tasks.create(newTask({ dialect: 'maskit', dialectState: { metadata: 'm1', outcome: null }, createdBy: 'tok-a' }));
+    assert.deepEqual(task.dialectState, { metadata: 'm1', outcome: null });
+    assert.equal(task.createdBy, 'tok-a');
+    const merged = await b.tasks.mergeDialectState(task.id, { outcome: 'downloaded' });
+    assert.deepEqual(merged?.dialectState, { metadata: 'm1', outcome: 'downloaded' });
+    assert.deepEqual((await b.tasks.get(task.id))?.dialectState, { metadata: 'm1', outcome: 'downloaded' });
+    assert.equal(await b.tasks.mergeDialectState('no-such-task', { outcome: 'x' }), undefined);
+    const { task: other } = await b.tasks.create(newTask({ dialect: 'celantur', createdBy: 'tok-b' }));
+    assert.deepEqual((await b.tasks.list(1, 10, undefined, 'tok-a')).items.map((t) => t.id), [task.id]);
+    assert.equal((await b.tasks.list(1, 10)).total, 2);
+    assert.deepEqual(await b.tasks.allIds('tok-b'), [other.id]);
+    for (const t of [task, other]) {
+      const claimed = await b.queue.claim('r1', 60_000);
+      assert.ok(claimed);
+      await b.tasks.finish(claimed.id, 'r1', { anonymised: 'x.jpg' }, 0);
+    }
+    await new Promise((r) => setTimeout(r, 20));
+    const future = new Date(Date.now() + 60_000).toISOString();
+    assert.deepEqual((await b.tasks.doneBefore('maskit', future)).map((t) => t.id), [task.id]);
+    assert.deepEqual(await b.tasks.doneBefore('maskit', new Date(Date.now() - 60_000).toISOString()), []);
+  });
 }

@@ -1,0 +1,177 @@
+import * as ort from 'onnxruntime-node';
+import sharp from 'sharp';
+import { DEFAULT_THRESHOLDS, type Box, type Detection, type RgbImage } from '../types.ts';
+import { clipBox, nms, overlapOfSmaller, type ScoredBox } from './boxes.ts';
+import { integerRegion } from './image-input.ts';
+import type { SessionFactory } from './session.ts';
+import { cutByTileEdge } from './tiles.ts';
+import type { Detector, DetectOptions } from './types.ts';
+import { calibrateScore, decodeYunetLevel, YUNET_STRIDES } from './yunet-decode.ts';
+import { DEFAULT_FACE_OPTIONS } from './face.ts';
+import type { FaceSearch } from './face-ensemble.ts';
+
+/** The model file of the `yunet` pack (models/packs.json). */
+export const YUNET_MODEL_FILE = 'yunet_n_dynamic.onnx';
+
+/**
+ * The raw YuNet score (sqrt(cls·obj)) that the default face threshold stands for. On the development set
+ * 0.57 is where 2× whole-image YuNet reaches 0.45 FP/image; images not in that set favoured ~0.66, so a
+ * stricter value with margin is used (bench/face-sweep-yunet.ts, src/detect/README.md).
+ */
+export const YUNET_OPERATING_SCORE = 0.6;
+/** Raw scores below this are not decoded. */
+const YUNET_FLOOR = 0.3;
+
+export interface YunetPlan {
+  /** Model-input pixels the search may spend on one frame; the zoom is the largest that fits (within zoom limits). */
+  inputPixels: number;
+  /** Upscaling of small frames (small faces come into the model's range at ~2×). */
+  maxZoom: number;
+  /** Largest model input (pixels) run in one piece: larger searches are cut into tiles, which bounds memory. */
+  pieceInputPixels: number;
+  /** Longest side of a tile's model input. */
+  tileInput: number;
+  /**
+   * Upscaled passes (zoom > 1) keep only faces up to this many model-input pixels a side: upscaled large
+   * objects (a cup, a sleeve) come out as big faces. A native or downscaled pass, always added, finds the large faces.
+   */
+  upscaledMaxFace: number;
+}
+
+/**
+ * Search plans per --face-search level. A whole frame in one piece is cheaper and has fewer false positives
+ * than tiles (no cut faces at tile edges): 1080p mosaics at 2× cost 381 ms in one piece, 537 ms in 1280-px
+ * tiles (bench/face-large-frames.ts, src/detect/README.md). 400-px photos get 2× in every level.
+ */
+export const YUNET_PLANS: Record<FaceSearch, YunetPlan> = {
+  fast: { inputPixels: 2.5e6, maxZoom: 2, pieceInputPixels: 9e6, tileInput: 2048, upscaledMaxFace: 320 },
+  balanced: { inputPixels: 9e6, maxZoom: 2, pieceInputPixels: 9e6, tileInput: 2048, upscaledMaxFace: 320 },
+  thorough: { inputPixels: 64e6, maxZoom: 2, pieceInputPixels: 9e6, tileInput: 2048, upscaledMaxFace: 320 },
+};
+
+/** Upscaled single-piece passes from this zoom on get a native pass for the large faces. */
+const NATIVE_PASS_FROM_ZOOM = 1.5;
+/** Longest side of the whole-frame pass that tiled searches add, for faces larger than the tiles' overlap. */
+const OVERVIEW_SIDE = 1024;
+/** Overlap of neighbouring tiles in model-input pixels: faces up to this size are whole in one tile. */
+const TILE_OVERLAP_INPUT = 128;
+
+export interface YunetPass {
+  region: Box;
+  zoom: number;
+  /** Faces kept from this pass, longer side in image pixels (each pass answers for its own size range). */
+  minFace?: number;
+  maxFace?: number;
+}
+
+/**
+ * Passes for one frame: the whole frame at zoom z = min(maxZoom, sqrt(inputPixels / frame pixels)),
+ * at least 1 (native resolution), after a native pass when z > 1 (for the large faces, see upscaledMaxFace). When that is more than pieceInputPixels, the frame is cut evenly into
+ * tiles whose inputs are at most tileInput px a side (overlapping by TILE_OVERLAP_INPUT), and the whole
+ * frame scaled to OVERVIEW_SIDE is added for faces larger than the overlap.
+ */
+export function yunetPasses(width: number, height: number, plan: YunetPlan): YunetPass[] {
+  const whole = { x0: 0, y0: 0, x1: width, y1: height };
+  const zoom = Math.max(1, Math.min(plan.maxZoom, Math.sqrt(plan.inputPixels / (width * height))));
+  if (width * height * zoom * zoom <= plan.pieceInputPixels) {
+    // Slight upscaling (fast on 1080p: 1.1×) does not make large faces up out of objects; one pass does.
+    if (zoom < NATIVE_PASS_FROM_ZOOM) return [{ region: whole, zoom }];
+    const split = plan.upscaledMaxFace / zoom;
+    return [{ region: whole, zoom: 1, minFace: split * 0.8 }, { region: whole, zoom, maxFace: split }];
+  }
+  const passes: YunetPass[] = [{ region: whole, zoom: Math.min(1, OVERVIEW_SIDE / Math.max(width, height)) }];
+  const maxFace = zoom > 1 ? plan.upscaledMaxFace / zoom : undefined;
+  const overlap = TILE_OVERLAP_INPUT / zoom;
+  const spans = (length: number): [number, number][] => {
+    const n = Math.max(1, Math.ceil((length * zoom - TILE_OVERLAP_INPUT) / (plan.tileInput - TILE_OVERLAP_INPUT)));
+    const tile = (length + (n - 1) * overlap) / n;
+    return Array.from({ length: n }, (_, i) => [Math.round(i * (tile - overlap)), Math.min(length, Math.round(i * (tile - overlap) + tile))]);
+  };
+  for (const [y0, y1] of spans(height)) for (const [x0, x1] of spans(width)) passes.push({ region: { x0, y0, x1, y1 }, zoom, maxFace });
+  return passes;
+}
+
+/** Region of the image scaled by `zoom`, padded right/bottom with 0 to multiples of 32, as BGR planar 0..255. */
+export async function yunetInput(image: RgbImage, region: Box, zoom: number): Promise<{ tensor: ort.Tensor; width: number; height: number; scale: number; region: Box }> {
+  const r = integerRegion(region, image.width, image.height);
+  const rw = r.x1 - r.x0;
+  const rh = r.y1 - r.y0;
+  const outW = Math.max(1, Math.round(rw * zoom));
+  const outH = Math.max(1, Math.round(rh * zoom));
+  let pipeline = sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } });
+  if (rw !== image.width || rh !== image.height) pipeline = pipeline.extract({ left: r.x0, top: r.y0, width: rw, height: rh });
+  if (outW !== rw || outH !== rh) pipeline = pipeline.resize(outW, outH, { fit: 'fill', kernel: 'linear' });
+  const rgb = await pipeline.raw().toBuffer();
+  const width = Math.ceil(outW / 32) * 32;
+  const height = Math.ceil(outH / 32) * 32;
+  const plane = width * height;
+  const data = new Float32Array(plane * 3);
+  for (let y = 0; y < outH; y++) {
+    for (let x = 0, i = y * outW * 3, o = y * width; x < outW; x++, i += 3, o++) {
+      data[o] = rgb[i + 2]!;
+      data[plane + o] = rgb[i + 1]!;
+      data[2 * plane + o] = rgb[i]!;
+    }
+  }
+  return { tensor: new ort.Tensor('float32', data, [1, 3, height, width]), width, height, scale: outW / rw, region: r };
+}
+
+/** Faces from YuNet-n (libfacedetection, the `yunet` model pack). */
+export class YunetFaceDetector implements Detector {
+  readonly name = 'face:yunet';
+  readonly classes = ['face'] as const;
+
+  private constructor(
+    private readonly session: ort.InferenceSession,
+    private readonly plan: YunetPlan,
+  ) {}
+
+  static async create(factory: SessionFactory, search: FaceSearch = 'balanced', plan: YunetPlan = YUNET_PLANS[search]): Promise<YunetFaceDetector> {
+    const { session } = await factory.load(YUNET_MODEL_FILE);
+    return new YunetFaceDetector(session, plan);
+  }
+
+  async detect(image: RgbImage, options: DetectOptions): Promise<Detection[]> {
+    if (!options.classes.includes('face')) return [];
+    return (await this.detectRaw(image)).map((d) => ({ ...d, score: calibrateScore(d.score, YUNET_OPERATING_SCORE, DEFAULT_THRESHOLDS.face) })).filter((d) => d.score >= options.thresholds.face);
+  }
+
+  /** Faces with YuNet's raw scores (≥ the decode floor), merged across passes, padded to the head and clipped. */
+  async detectRaw(image: RgbImage, plan: YunetPlan = this.plan): Promise<Detection[]> {
+    const found: ScoredBox[] = [];
+    const passes = yunetPasses(image.width, image.height, plan);
+    const tiled = passes.some((p) => p.region.x1 - p.region.x0 < image.width || p.region.y1 - p.region.y0 < image.height);
+    for (const pass of passes) {
+      const input = await yunetInput(image, pass.region, pass.zoom);
+      const outputs = await this.session.run({ [this.session.inputNames[0]!]: input.tensor });
+      const isTile = tiled && (pass.region.x1 - pass.region.x0 < image.width || pass.region.y1 - pass.region.y0 < image.height);
+      const minFace = (pass.minFace ?? 0) * input.scale;
+      const maxFace = (pass.maxFace ?? Number.POSITIVE_INFINITY) * input.scale;
+      for (const s of YUNET_STRIDES) {
+        const data = (name: string) => outputs[`${name}_${s}`]!.data as Float32Array;
+        for (const b of decodeYunetLevel(data('cls'), data('obj'), data('bbox'), input.width, input.height, s, YUNET_FLOOR)) {
+          const side = Math.max(b.x1 - b.x0, b.y1 - b.y0);
+          if (side > maxFace || side < minFace) continue;
+          const mapped = { x0: input.region.x0 + b.x0 / input.scale, y0: input.region.y0 + b.y0 / input.scale, x1: input.region.x0 + b.x1 / input.scale, y1: input.region.y0 + b.y1 / input.scale, score: b.score };
+          if (isTile && cutByTileEdge(mapped, input.region, image.width, image.height, 2 / input.scale)) continue;
+          found.push(mapped);
+        }
+      }
+    }
+    // Greedy NMS at IoU 0.3 (as upstream), then boxes lying inside a better one (a face seen by two passes).
+    const kept: ScoredBox[] = [];
+    for (const b of nms(found, 0.3)) if (!kept.some((k) => overlapOfSmaller(k, b) >= 0.75)) kept.push(b);
+    const { padX, padTop, padBottom } = DEFAULT_FACE_OPTIONS;
+    const out: Detection[] = [];
+    for (const b of kept) {
+      const w = b.x1 - b.x0;
+      const h = b.y1 - b.y0;
+      const box = clipBox({ x0: b.x0 - w * padX, x1: b.x1 + w * padX, y0: b.y0 - h * padTop, y1: b.y1 + h * padBottom }, image.width, image.height);
+      if (box.x1 - box.x0 < 1 || box.y1 - box.y0 < 1) continue;
+      out.push({ cls: 'face', score: b.score, box });
+    }
+    return out;
+  }
+
+  async dispose(): Promise<void> {}
+}
