@@ -147,6 +147,12 @@ async function main(): Promise<void> {
     }
     // ---- end load ----
 
+    // ---- replicas (scale-out, issue 15: bench/replicas.ts; BENCH_REPLICAS=0 skips it) ----
+    if (process.env.BENCH_REPLICAS !== '0') {
+      const { benchReplicas } = await import('./replicas.ts');
+      for (const line of await benchReplicas()) print(line);
+    }
+    // ---- end replicas ----
     // ---- targets (issue 14), each beside its figure; the codec floors were measured in this run ----
     const peakRss = process.resourceUsage().maxRSS / 1024;
     const mark = (ok: boolean | undefined) => (ok === undefined ? 'not measured' : ok ? 'met' : 'NOT met');

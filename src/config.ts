@@ -64,6 +64,11 @@ export interface ServeConfig extends EngineConfig {
   uploadIdleTimeoutMs: number;
   /** Run tasks on a separate thread so that the HTTP thread always answers (default true). */
   pipelineThread: boolean;
+  // ---- scale-out (issue 15) ----
+  /** postgres://… : tasks and queue in PostgreSQL, shared by every replica (undefined: SQLite at dbPath). */
+  databaseUrl?: string;
+  /** Seconds a claimed task stays a replica's without its heartbeat; then another replica runs it. */
+  leaseS: number;
   /** Maskit dialect: results not downloaded are deleted this long after they are ready. */
   maskitResultTtlMs: number;
   /** Maskit dialect: where useWebhook=true results are POSTed, and the HMAC secret of their X-Signature. */
@@ -322,7 +327,15 @@ export function addServeOptions(cmd: Command): Command {
         .default(2)
         .env('ANONYMISER_INSTAVID_MAX_UPLOAD_MB'),
     )
-    .addOption(new Option('--no-pipeline-thread', 'run tasks on the HTTP thread (slower answers while a large file is processed)').env('ANONYMISER_NO_PIPELINE_THREAD'));
+    .addOption(new Option('--no-pipeline-thread', 'run tasks on the HTTP thread (slower answers while a large file is processed)').env('ANONYMISER_NO_PIPELINE_THREAD'))
+    // ---- scale-out (issue 15) ----
+    .addOption(new Option('--database-url <url>', 'postgres://user:password@host/db: keep tasks and the queue in PostgreSQL, shared by several replicas (default: SQLite, --db)').env('ANONYMISER_DATABASE_URL'))
+    .addOption(
+      new Option('--lease-s <s>', 'seconds a running task stays this replica\'s without a heartbeat; then another replica runs it again')
+        .argParser(parseIntStrict('--lease-s', 1, 3600))
+        .default(30)
+        .env('ANONYMISER_LEASE_S'),
+    );
 }
 
 /** "90", "90s", "15m", "1h", "500ms" → milliseconds (a bare number is seconds). */
@@ -440,12 +453,27 @@ export function serveConfigFrom(opts: RawOptions): ServeConfig {
     keepAliveTimeoutMs: ((opts.keepAliveTimeout as number) ?? 5) * 1000,
     uploadIdleTimeoutMs: ((opts.uploadIdleTimeout as number) ?? 60) * 1000,
     pipelineThread: opts.pipelineThread !== false,
+    databaseUrl: databaseUrlFrom(opts.databaseUrl),
+    leaseS: (opts.leaseS as number) ?? 30,
     maskitResultTtlMs: typeof opts.maskitResultTtl === 'number' ? opts.maskitResultTtl : opts.maskitResultTtl !== undefined ? parseDuration('--maskit-result-ttl')(String(opts.maskitResultTtl)) : DEFAULT_MASKIT_RESULT_TTL_MS,
     maskitWebhookUrl: maskitWebhookUrlFrom(opts.maskitWebhookUrl),
     maskitWebhookSecret: maskitSecretFrom(opts),
     keepPekatResults: Boolean(opts.keepPekatResults),
     instavidMaxUploadMb: (opts.instavidMaxUploadMb as number) ?? 2,
   };
+}
+
+function databaseUrlFrom(value: unknown): string | undefined {
+  if (value === undefined || value === null || value === '') return undefined;
+  const url = String(value);
+  let protocol: string;
+  try {
+    protocol = new URL(url).protocol;
+  } catch {
+    throw new Error('--database-url must be a URL such as postgres://user:password@host:5432/anonymiser');
+  }
+  if (protocol !== 'postgres:' && protocol !== 'postgresql:') throw new Error(`--database-url must start with postgres:// (got ${protocol}//)`);
+  return url;
 }
 
 // ---- accounts and tokens (issue 13) ----

@@ -11,7 +11,9 @@ import { celanturDialect } from './http/celantur/index.ts';
 import { maskitDialect } from './http/maskit/index.ts';
 import { pekatDialect } from './http/pekat/index.ts';
 import type { Dialect } from './http/dialect.ts';
-import { TaskStore } from './tasks/store.ts';
+import { sqliteBackend } from './tasks/store.ts';
+import { postgresBackend } from './tasks/pg/store.ts';
+import type { TaskBackend } from './tasks/ports.ts';
 import { TaskService } from './tasks/service.ts';
 import { VERSION } from './version.ts';
 import { startTcpServer, type RunningTcpServer } from './tcp/server.ts';
@@ -19,6 +21,7 @@ import { hardenServer } from './http/wire.ts';
 import { sweepLeftovers } from './tasks/sweep.ts';
 import { WebhookGuard } from './net/webhook-guard.ts';
 import { startPipelineWorker, type PipelineRunner } from './tasks/worker-runner.ts';
+import { Metrics } from './metrics.ts';
 import { SqliteAccountStore } from './accounts/sqlite.ts';
 import { SqliteImageStore } from './tasks/image-store.ts';
 import { instavidDialect } from './http/instavid/index.ts';
@@ -58,9 +61,14 @@ export function defaultDialects(
 export async function startServer(config: ServeConfig, log: Logger, options: ServerOptions = {}): Promise<RunningServer> {
   await mkdir(config.inputDir, { recursive: true });
   await mkdir(config.outputDir, { recursive: true });
-  // Partial uploads and half-written outputs from a process that died mid-write have no owner.
-  const swept = await sweepLeftovers(config.inputDir, config.outputDir);
-  if (swept.temporaryFiles) log.info({ files: swept.temporaryFiles }, 'removed temporary files left by the previous run');
+  // Tasks and queue: SQLite on one host, or PostgreSQL shared by every replica (--database-url).
+  const backend: TaskBackend = config.databaseUrl ? await postgresBackend(config.databaseUrl) : sqliteBackend(config.dbPath);
+  // Partial uploads and half-written outputs from a process that died mid-write have no owner. On a shared
+  // store the folders are shared too, and other replicas may be writing them: no sweep then.
+  if (!backend.shared) {
+    const swept = await sweepLeftovers(config.inputDir, config.outputDir);
+    if (swept.temporaryFiles) log.info({ files: swept.temporaryFiles }, 'removed temporary files left by the previous run');
+  }
   const webhookGuard = new WebhookGuard({ allow: config.webhookAllow, deny: config.webhookDeny });
 
   let engine: DetectionEngine | null = null;
@@ -91,15 +99,16 @@ export async function startServer(config: ServeConfig, log: Logger, options: Ser
     log.error({ err }, 'the detection models could not be loaded; /v1/status answers 500');
   }
 
-  const store = new TaskStore(config.dbPath);
-  // Accounts, tokens, quotas and rate limits (issue 13) live in the same database file.
+  // Accounts, tokens, quotas and rate limits (issue 13) and InstaVid360's uploaded images live in the SQLite
+  // file at --db, also when tasks are in PostgreSQL (no PostgreSQL AccountStore yet).
   const accounts = new SqliteAccountStore(config.dbPath);
   const images = new SqliteImageStore(config.dbPath);
   let baseUrl = config.apiEndpoint ?? `http://localhost:${config.port}`;
   const dialects = (options.dialects ?? defaultDialects)(() => baseUrl, config);
   let listenUrl = baseUrl;
+  const metrics = new Metrics();
   const service = new TaskService(
-    store,
+    backend,
     engine,
     engineError,
     {
@@ -114,9 +123,12 @@ export async function startServer(config: ServeConfig, log: Logger, options: Ser
       webhookGuard,
       accounts,
       run: runner ? (task, signal, onProgress, limits) => runner.run(task, signal, onProgress, limits) : undefined,
+      leaseMs: config.leaseS * 1000,
+      observe: metrics,
     },
     log,
   );
+  metrics.bind(service, runner?.provider ?? engine?.provider ?? null);
   const app = createApp(
     {
       service,
@@ -137,7 +149,7 @@ export async function startServer(config: ServeConfig, log: Logger, options: Ser
       instavidMaxUploadMb: config.instavidMaxUploadMb,
     },
     dialects,
-    { apiKey: config.apiKey, accounts, log },
+    { apiKey: config.apiKey, accounts, log, metrics: () => metrics.render() },
   );
 
   const server: Server = await new Promise((resolve, reject) => {
@@ -171,7 +183,7 @@ export async function startServer(config: ServeConfig, log: Logger, options: Ser
       });
     } catch (err) {
       server.close();
-      store.close();
+      await backend.close();
       await accounts.close();
       await images.close();
       await engine?.dispose();
@@ -179,8 +191,8 @@ export async function startServer(config: ServeConfig, log: Logger, options: Ser
       throw new Error(`--tcp-port ${config.tcpPort}: ${(err as Error).message}`);
     }
   }
-  if (engine || runner) service.recover();
-  log.info({ url, input: config.inputDir, output: config.outputDir, db: config.dbPath }, 'listening');
+  if (engine || runner) await service.recover();
+  log.info({ url, input: config.inputDir, output: config.outputDir, db: config.databaseUrl ? 'postgres' : config.dbPath, replica: service.replicaId }, 'listening');
 
   let closing: Promise<void> | null = null;
   return {
@@ -198,7 +210,7 @@ export async function startServer(config: ServeConfig, log: Logger, options: Ser
         await tcpClosed;
         server.closeAllConnections();
         await closed;
-        store.close();
+        await backend.close();
         await accounts.close();
         await images.close();
         await engine?.dispose();

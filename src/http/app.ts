@@ -2,13 +2,18 @@
 // each with the error shape of its dialect, then the 404 for everything else.
 import express from 'express';
 import type { Logger } from 'pino';
-import { NotFoundError } from '../errors.ts';
+import { ForbiddenError, NotFoundError } from '../errors.ts';
+import { currentPrincipal } from '../accounts/context.ts';
 import { guard, guardedRouter } from './auth.ts';
 import type { AccountStore } from '../accounts/store.ts';
 import { errorHandler, sendError } from './errors.ts';
 import type { Dialect, DialectContext } from './dialect.ts';
 
-export function createApp(ctx: DialectContext, dialects: readonly Dialect[], opts: { apiKey?: string; accounts?: AccountStore; log: Logger }): express.Express {
+export function createApp(
+  ctx: DialectContext,
+  dialects: readonly Dialect[],
+  opts: { apiKey?: string; accounts?: AccountStore; log: Logger; metrics?: () => Promise<{ contentType: string; body: string }> },
+): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);
@@ -22,6 +27,19 @@ export function createApp(ctx: DialectContext, dialects: readonly Dialect[], opt
     next();
   });
   const auth = { apiKey: opts.apiKey, accounts: opts.accounts };
+  // Prometheus metrics of this replica (src/metrics.ts), for the operator: the --api-key, not account tokens.
+  const metrics = opts.metrics;
+  if (metrics) {
+    const checkKey = guard(auth, null);
+    app.get(
+      '/metrics',
+      (req, res, next) => void checkKey(req, res, next).catch(next),
+      (_req, res, next) => {
+        if (currentPrincipal()?.kind === 'token') return next(new ForbiddenError('metrics'));
+        metrics().then(({ contentType, body }) => void res.type(contentType).send(body), next);
+      },
+    );
+  }
   for (const dialect of dialects) {
     const router = express.Router();
     // Authentication, rate limit and the dialect's scope (its name unless it says otherwise) before every route.

@@ -12,6 +12,8 @@ export interface RunOutcome {
   outputs: TaskOutputs;
   /** Objects found in an image; null for videos, whose counts live in the per-frame metadata. */
   detectionCount: number | null;
+  /** Milliseconds per pipeline stage (decode, detect.<detector>, render, encode, …), for metrics; images only. */
+  timings?: Record<string, number>;
 }
 
 export async function runTask(
@@ -45,5 +47,6 @@ export async function runTask(
       metadata: rel(r.outputs.metadata),
     },
     detectionCount: r.detections.length,
+    timings: r.timings,
   };
 }

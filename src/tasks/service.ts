@@ -1,9 +1,9 @@
-// Accepts tasks, runs them through a bounded queue, keeps SQLite in step, recovers after a restart,
-// and calls webhooks. The HTTP layer and the CLI talk to this and nothing below it.
+// Accepts tasks, claims them from the queue of its backend (SQLite on one host, PostgreSQL shared by many
+// replicas), runs them, recovers what a dead process left, and calls webhooks. The HTTP layer and the CLI
+// talk to this and nothing below it. Everything it keeps goes through the ports (ports.ts).
 import { randomUUID } from 'node:crypto';
-import { mkdir, rename, rm, copyFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join, extname, basename } from 'node:path';
-import PQueue from 'p-queue';
 import type { Logger } from 'pino';
 import type { DetectionEngine } from '../detect/engine.ts';
 import type { ProcessParams } from '../types.ts';
@@ -12,7 +12,9 @@ import type { MediaInfo } from '../pipeline/video/ffmpeg.ts';
 import { AppError, BadParameterError, ModelsUnavailableError, NotFoundError, QueueFullError, TaskTimeoutError, internalDetailOf } from '../errors.ts';
 import { WebhookGuard, webhookHeaderNameProblem } from '../net/webhook-guard.ts';
 import { DEFAULT_MAX_PIXELS } from '../pipeline/limits.ts';
-import { TaskStore, type DialectState, type FailureReason, type Task, type TaskStatus, type WebhookTarget } from './store.ts';
+import type { DialectState, FailureReason, Task, TaskStatus, WebhookTarget } from './task.ts';
+import type { FileStorage, ReplicaInfo, TaskBackend, TaskSignal } from './ports.ts';
+import { FolderStorage } from './files.ts';
 import { runTask, type RunOutcome } from './runner.ts';
 import { sendWebhook, type WebhookOptions } from './webhook.ts';
 import type { CompletionNotifier, TaskEvent } from './notifier.ts';
@@ -42,6 +44,29 @@ export interface TaskServiceOptions {
   /** Accounts (issue 13): monthly quotas are taken from here when a token's request creates a task. */
   accounts?: AccountStore;
   run?: (task: Task, signal: AbortSignal, onProgress: (done: number, total: number) => void, limits: { maxPixels: number }) => Promise<RunOutcome>;
+  /** --lease-s in ms: how long a claimed task stays this replica's without a heartbeat (default 30 s). */
+  leaseMs?: number;
+  /** How often the queue is polled for work queued by other replicas (default: lease / 3, at most 1 s). */
+  pollMs?: number;
+  /** The files; default: folders inputDir and outputDir. */
+  files?: FileStorage;
+  /** Called on task events, for metrics (src/metrics.ts). */
+  observe?: TaskObserver;
+}
+
+/** Hooks for metrics: what happened, never a decision. */
+export interface TaskObserver {
+  accepted?(task: Task): void;
+  finished?(task: Task, seconds: number, stageMs?: Record<string, number>): void;
+  webhook?(task: Task, ok: boolean): void;
+}
+
+/** This replica and the cluster it shares a store with (GET /v1/status). */
+export interface ClusterStatus {
+  replica: { id: string; host: string; running: number; concurrency: number };
+  backend: 'sqlite' | 'postgres';
+  queueDepth: number;
+  replicas: ReplicaInfo[];
 }
 
 /** A queue slot held from before the upload is received until the task is queued (or refused). */
@@ -96,35 +121,57 @@ export function safeStem(name: string): string {
 }
 
 export class TaskService {
-  private readonly queue: PQueue;
   private readonly running = new Map<string, AbortController>();
   private readonly waiters = new Map<string, ((c: Completion) => void)[]>();
   private readonly webhooksInFlight = new Set<Promise<void>>();
+  private readonly work = new Set<Promise<void>>();
   private readonly sweepers = new Set<NodeJS.Timeout>();
   private accepting = true;
   /** Slots held by uploads still arriving or being checked: they count against the queue limit. */
   private reserved = 0;
+  /** Tasks waiting in the store (all replicas), as last seen; the store checks the limit again at insert. */
+  private depth = 0;
+  private pumping = false;
+  private pumpAgain = false;
+  private timer: NodeJS.Timeout | undefined;
+  private unsubscribe: (() => void) | undefined;
   readonly webhookGuard: WebhookGuard;
+  /** This process's name in the store: task leases and webhook claims carry it. */
+  readonly replicaId = `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
+  readonly files: FileStorage;
+  private readonly leaseMs: number;
 
   constructor(
-    readonly store: TaskStore,
+    readonly backend: TaskBackend,
     private readonly engine: DetectionEngine | null,
     private readonly engineError: string | null,
     private readonly opts: TaskServiceOptions,
     private readonly log: Logger,
   ) {
-    this.queue = new PQueue({ concurrency: opts.concurrency });
     this.webhookGuard = opts.webhookGuard ?? new WebhookGuard();
+    this.files = opts.files ?? new FolderStorage(opts.inputDir, opts.outputDir);
+    this.leaseMs = opts.leaseMs ?? 30_000;
+  }
+
+  private get tasks() {
+    return this.backend.tasks;
   }
 
   get queueStats() {
-    return { waiting: this.waiting(), running: this.queue.pending, limit: this.opts.queueLimit, concurrency: this.opts.concurrency };
+    return { waiting: this.waiting(), running: this.running.size, limit: this.opts.queueLimit, concurrency: this.opts.concurrency };
   }
 
-  /** Tasks queued, plus reserved uploads that will find no idle worker (those that will are not waiting). */
+  /** This replica's idle workers: uploads that will find one do not wait. */
+  private idleWorkers(): number {
+    return Math.max(0, this.opts.concurrency - this.running.size);
+  }
+
+  /**
+   * Tasks waiting in the store (all replicas, as last seen) plus reserved uploads, less those this replica's
+   * idle workers will take at once (they are not waiting).
+   */
   private waiting(): number {
-    const idleWorkers = Math.max(0, this.opts.concurrency - this.queue.pending);
-    return this.queue.size + Math.max(0, this.reserved - idleWorkers);
+    return Math.max(0, this.depth + this.reserved - this.idleWorkers());
   }
 
   /** Limits every dialect applies when it checks an upload (probeUpload) before accepting it. */
@@ -135,6 +182,7 @@ export class TaskService {
   /**
    * Takes a queue slot synchronously (no await between the check and the count), so that concurrent uploads
    * cannot overshoot --queue-limit. Dialects take it before receiving the body: open uploads count too.
+   * Across replicas the store checks the limit again when the task is inserted (accept()).
    * Throws QueueFullError (503) or the models/shutdown errors.
    */
   reserve(): QueueSlot {
@@ -175,14 +223,22 @@ export class TaskService {
     try {
       this.checkWebhook(upload.webhook);
       const refund = await this.takeCredit(upload);
-      let task: Task;
+      let created: { task: Task; depth: number };
       try {
-        task = await this.persist(upload);
+        // The store counts again at insert, across replicas: queued tasks beyond what this replica's idle
+        // workers take at once must stay within the limit.
+        created = await this.persist(upload, (t) =>
+          this.tasks.create(t, { queueLimit: this.opts.queueLimit + this.idleWorkers(), retryAfterS: this.retryAfterSeconds() }),
+        );
       } catch (err) {
         await refund();
         throw err;
       }
-      this.enqueue(task.id);
+      const { task, depth } = created;
+      this.depth = depth;
+      this.opts.observe?.accepted?.(task);
+      void this.backend.signals.publish(task.id, 'queued').catch(() => undefined);
+      this.pump();
       return task;
     } finally {
       held.release();
@@ -195,9 +251,9 @@ export class TaskService {
    */
   async acceptFailed(upload: Upload, reason: FailureReason): Promise<Task> {
     if (!this.accepting) throw new AppError(503, 'shutting_down', 'the server is shutting down; retry shortly');
-    const task = await this.persist(upload);
-    this.store.markFailed(task.id, reason);
-    const failed = this.store.get(task.id)!;
+    const failed = await this.persist(upload, (t) => this.tasks.createFailed(t, reason));
+    this.opts.observe?.accepted?.(failed);
+    this.opts.observe?.finished?.(failed, 0);
     this.notify(failed, 'finished');
     return failed;
   }
@@ -222,19 +278,13 @@ export class TaskService {
     return task && (owner === undefined || task.createdBy === owner) ? task : undefined;
   }
 
-  private async persist(upload: Upload): Promise<Task> {
+  private async persist<T>(upload: Upload, insert: (t: Parameters<TaskBackend['tasks']['create']>[0]) => Promise<T>): Promise<T> {
     const id = randomUUID();
     const stem = safeStem(upload.originalName);
-    const inputDir = join(this.opts.inputDir, id);
-    const inputPath = join(inputDir, `${stem}.${upload.type.ext}`);
-    await mkdir(inputDir, { recursive: true });
+    const inputPath = await this.files.intake(upload.path, id, `${stem}.${upload.type.ext}`);
+    const outputDir = join(this.opts.outputDir, id);
     try {
-      await rename(upload.path, inputPath).catch(async (err: NodeJS.ErrnoException) => {
-        if (err.code !== 'EXDEV') throw err;
-        await copyFile(upload.path, inputPath);
-        await rm(upload.path, { force: true });
-      });
-      return this.store.insert({
+      return await insert({
         id,
         dialect: upload.dialect,
         name: upload.originalName || `${stem}.${upload.type.ext}`,
@@ -242,7 +292,7 @@ export class TaskService {
         mime: upload.type.mime,
         params: upload.params,
         inputPath,
-        outputDir: join(this.opts.outputDir, id),
+        outputDir,
         stem,
         webhook: upload.webhook,
         warnings: upload.warnings,
@@ -251,126 +301,212 @@ export class TaskService {
         createdBy: currentOwner() ?? null,
       });
     } catch (err) {
-      await rm(inputDir, { recursive: true, force: true });
+      await this.files.removeTask(id, outputDir);
       throw err;
     }
   }
 
-  /** Resolves when the task is done or failed (or at once if it already is). */
-  waitFor(id: string): Promise<Completion> {
-    const task = this.visible(this.store.get(id));
-    if (!task) return Promise.reject(new NotFoundError(`no task with id ${id}`));
-    if (task.status === 'done' || task.status === 'failed' || task.status === 'deleted') return Promise.resolve({ task });
-    return new Promise((resolve) => {
-      const list = this.waiters.get(id) ?? [];
-      list.push(resolve);
-      this.waiters.set(id, list);
-    });
+  /** Resolves when the task is done or failed (or at once if it already is), whichever replica runs it. */
+  async waitFor(id: string): Promise<Completion> {
+    let resolveIt!: (c: Completion) => void;
+    const done = new Promise<Completion>((r) => (resolveIt = r));
+    // Listen first, then read: a task that ends in between is not missed.
+    const list = this.waiters.get(id) ?? [];
+    list.push(resolveIt);
+    this.waiters.set(id, list);
+    const task = this.visible(await this.tasks.get(id));
+    if (!task || isEnded(task.status)) {
+      const left = (this.waiters.get(id) ?? []).filter((r) => r !== resolveIt);
+      if (left.length) this.waiters.set(id, left);
+      else this.waiters.delete(id);
+      if (!task) throw new NotFoundError(`no task with id ${id}`);
+      return { task };
+    }
+    return done;
   }
 
-  get(id: string): Task {
-    const task = this.visible(this.store.get(id));
+  async get(id: string): Promise<Task> {
+    const task = this.visible(await this.tasks.get(id));
     if (!task) throw new NotFoundError(`no task with id ${id}`);
     return task;
   }
 
-  list(page: number, limit: number, status?: TaskStatus) {
-    return this.store.list(page, limit, status, currentOwner());
+  list(page: number, limit: number, status?: TaskStatus): Promise<{ total: number; items: Task[] }> {
+    return this.tasks.list(page, limit, status, currentOwner());
   }
 
-  /** Removes the record and/or the files of a task; a running task is stopped first. */
+  countByStatus(): Promise<Record<TaskStatus, number>> {
+    return this.tasks.countByStatus();
+  }
+
+  /** This replica, the queue depth and the replicas seen by heartbeat within two lease periods (beats come every third of one). */
+  async clusterStatus(): Promise<ClusterStatus> {
+    const [queueDepth, replicas] = await Promise.all([this.backend.queue.depth(), this.backend.cluster.replicas(2 * this.leaseMs)]);
+    this.depth = queueDepth;
+    return {
+      replica: { id: this.replicaId, host: hostname(), running: this.running.size, concurrency: this.opts.concurrency },
+      backend: this.backend.kind,
+      queueDepth,
+      replicas,
+    };
+  }
+
+  /** Removes the record and/or the files of a task; a running task is stopped first, on whichever replica runs it. */
   async delete(id: string, choice: DeleteChoice): Promise<void> {
-    const task = this.get(id);
+    const task = await this.get(id);
     const deleted = new AppError(409, 'deleted', `task ${id} was deleted before it finished`);
     const controller = this.running.get(id);
     if (controller) controller.abort(deleted);
+    else if (task.status === 'processing') await this.backend.signals.publish(id, 'cancel').catch(() => undefined);
     // A client waiting for the webhook of an unfinished task learns that it will not finish.
     const unfinished = task.status === 'queued' || task.status === 'processing';
-    if (choice.files) {
-      await rm(join(this.opts.inputDir, id), { recursive: true, force: true });
-      await rm(task.outputDir, { recursive: true, force: true });
-    }
-    if (choice.records) this.store.remove(id);
-    else if (choice.files) this.store.markDeleted(id);
+    if (choice.files) await this.files.removeTask(id, task.outputDir);
+    if (choice.records) await this.tasks.remove(id);
+    else if (choice.files) await this.tasks.markDeleted(id);
     if (unfinished && task.webhookStatus === 'set') {
-      this.notify({ ...task, status: 'deleted', outputs: {}, deleteTime: new Date().toISOString() }, 'deleted');
+      // A removed record cannot be claimed: this replica alone knows of the delivery.
+      this.notify({ ...task, status: 'deleted', outputs: {}, deleteTime: new Date().toISOString() }, 'deleted', !choice.records);
     }
     this.settle(id, deleted);
+    void this.backend.signals.publish(id, 'settled').catch(() => undefined);
   }
 
   async deleteAll(choice: DeleteChoice): Promise<number> {
-    const ids = this.store.allIds(currentOwner());
-    for (const id of ids) await this.delete(id, choice);
+    const ids = await this.tasks.allIds(currentOwner());
+    for (const id of ids) await this.delete(id, choice).catch((err: unknown) => {
+      if (!(err instanceof NotFoundError)) throw err; // deleted meanwhile by another request
+    });
     return ids.length;
   }
 
-  /** Queues again every task that was queued or running when the process stopped; resends lost webhooks. */
-  recover(): { requeued: number; webhooks: number } {
-    let requeued = 0;
-    for (const t of this.store.unfinished()) {
-      // A task that was running each time the process died is likely what killed it: stop retrying it.
-      if (t.status === 'processing' && t.attempts >= MAX_ATTEMPTS) {
-        this.store.markFailed(t.id, {
-          code: 'crashed_repeatedly',
-          message: `the server stopped ${t.attempts} times while processing this file; not retried again`,
-        });
-        const failed = this.store.get(t.id);
-        if (failed) this.notify(failed, 'finished');
-        continue;
-      }
-      this.store.requeue(t.id);
-      this.enqueue(t.id);
-      requeued++;
+  /**
+   * Queues again what a stopped process left processing (on one host: everything; shared: expired leases),
+   * fails what crashed MAX_ATTEMPTS times, resends lost webhooks, then starts claiming work.
+   */
+  async recover(): Promise<{ requeued: number; webhooks: number }> {
+    const r = await this.recoverLost(!this.backend.shared);
+    const webhooks = await this.resendPending();
+    if (r.requeued || webhooks) this.log.info({ requeued: r.requeued, webhooks }, 'recovered tasks from the previous run');
+    this.start();
+    return { requeued: r.requeued, webhooks };
+  }
+
+  private async recoverLost(all: boolean): Promise<{ requeued: number }> {
+    const { requeued, failed } = await this.backend.queue.recover({ all, except: this.replicaId, maxAttempts: MAX_ATTEMPTS });
+    for (const t of failed) {
+      this.opts.observe?.finished?.(t, 0);
+      this.notify(t, 'finished');
+      void this.backend.signals.publish(t.id, 'settled').catch(() => undefined);
     }
-    const pending = this.store.pendingWebhooks();
+    for (const id of requeued) void this.backend.signals.publish(id, 'queued').catch(() => undefined);
+    return { requeued: requeued.length };
+  }
+
+  private async resendPending(): Promise<number> {
+    const pending = await this.tasks.pendingWebhooks();
     for (const t of pending) this.notify(t, t.status === 'deleted' ? 'deleted' : 'finished');
-    if (requeued || pending.length) {
-      this.log.info({ requeued, webhooks: pending.length }, 'recovered tasks from the previous run');
+    return pending.length;
+  }
+
+  /** Heartbeats, polling and signals: started by recover(). */
+  private start(): void {
+    if (this.timer || !this.accepting) return;
+    this.unsubscribe = this.backend.signals.subscribe((id, signal) => this.onSignal(id, signal));
+    const pollMs = this.opts.pollMs ?? Math.min(1000, Math.max(50, Math.floor(this.leaseMs / 3)));
+    const beatEvery = Math.max(1, Math.floor(this.leaseMs / 3 / pollMs));
+    let tick = 0;
+    const run = async () => {
+      if (!this.accepting) return;
+      try {
+        if (tick++ % beatEvery === 0) await this.beat();
+        this.depth = await this.backend.queue.depth();
+        this.pump();
+        await this.checkWaiters();
+      } catch (err) {
+        this.log.warn({ err }, 'task store unreachable; retrying');
+      }
+      if (this.accepting) this.timer = setTimeout(run, pollMs).unref();
+    };
+    this.timer = setTimeout(run, 0).unref();
+  }
+
+  /** Renews leases, aborts tasks it no longer holds, requeues tasks of replicas that stopped beating. */
+  private async beat(): Promise<void> {
+    const held = new Set(await this.backend.queue.heartbeat(this.replicaId, this.leaseMs));
+    for (const [id, c] of this.running) {
+      if (!held.has(id) && !c.signal.aborted) c.abort(new AppError(409, 'deleted', `task ${id} was deleted or taken over before it finished`));
     }
-    return { requeued, webhooks: pending.length };
+    await this.backend.cluster.beat({ id: this.replicaId, host: hostname(), concurrency: this.opts.concurrency, running: this.running.size });
+    if (this.backend.shared) {
+      await this.recoverLost(false);
+      await this.resendPending();
+    }
+  }
+
+  /** Sync waiters on this replica for tasks that run elsewhere: a missed signal is caught here. */
+  private async checkWaiters(): Promise<void> {
+    if (!this.backend.shared) return;
+    for (const id of [...this.waiters.keys()]) {
+      if (this.running.has(id)) continue;
+      const task = await this.tasks.get(id);
+      if (!task || isEnded(task.status)) this.settle(id, undefined, task);
+    }
+  }
+
+  private onSignal(id: string, signal: TaskSignal): void {
+    if (signal === 'queued') this.pump();
+    else if (signal === 'cancel') this.running.get(id)?.abort(new AppError(409, 'deleted', `task ${id} was deleted before it finished`));
+    else if (signal === 'settled' && this.waiters.has(id) && !this.running.has(id)) {
+      void this.tasks.get(id).then((t) => {
+        if (!t || isEnded(t.status)) this.settle(id, undefined, t);
+      }, () => undefined);
+    }
   }
 
   /**
-   * Stops taking work, lets running tasks finish within `graceMs`, then aborts what is left and puts it back
-   * in the queue (status queued), so that the next start runs it.
+   * Stops taking work, lets running tasks finish within `graceMs`, then aborts what is left and hands it back
+   * to the queue (status queued), so that another replica, or the next start, runs it.
    */
   async shutdown(graceMs: number): Promise<void> {
     this.accepting = false;
+    clearTimeout(this.timer);
+    this.unsubscribe?.();
     for (const t of this.sweepers) clearInterval(t);
     this.sweepers.clear();
-    this.queue.pause();
-    this.queue.clear();
-    const idle = this.queue.onIdle();
-    const timedOut = await Promise.race([idle.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), graceMs).unref())]);
+    const idle = () => Promise.allSettled([...this.work]);
+    const timedOut = await Promise.race([idle().then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), graceMs).unref())]);
     if (timedOut) {
-      for (const [id, c] of this.running) {
-        c.abort(new AppError(503, 'shutting_down', 'the server is shutting down'));
-        this.store.releaseOnShutdown(id);
-      }
-      await Promise.race([idle, new Promise((r) => setTimeout(r, 5000).unref())]);
+      for (const [, c] of this.running) c.abort(new AppError(503, 'shutting_down', 'the server is shutting down'));
+      await Promise.race([idle(), new Promise((r) => setTimeout(r, 5000).unref())]);
     }
     // Synchronous callers of tasks that stay queued learn that the task waits for the next start.
     for (const id of [...this.waiters.keys()]) {
       this.settle(id, new AppError(503, 'shutting_down', `the server is shutting down; task ${id} stays queued and runs after the restart`));
     }
     await Promise.allSettled([...this.webhooksInFlight]);
+    await this.backend.cluster.leave(this.replicaId).catch(() => undefined);
   }
 
   /** Merges facts into a task's dialect state (see Task.dialectState). */
-  updateDialectState(id: string, patch: DialectState): void {
-    if (!this.store.mergeDialectState(id, patch)) throw new NotFoundError(`no task with id ${id}`);
+  async updateDialectState(id: string, patch: DialectState): Promise<Task> {
+    const task = await this.tasks.mergeDialectState(id, patch);
+    if (!task) throw new NotFoundError(`no task with id ${id}`);
+    return task;
   }
 
   /**
    * Deletes the files of the dialect's done tasks that finished more than `ttlMs` ago, keeping the records
-   * (status deleted). Finish times live in SQLite, so results left when the process stopped are swept by the
+   * (status deleted). Finish times live in the store, so results left when the process stopped are swept by the
    * first look after the next start. Returns the swept task ids.
    */
   async sweepResults(sweep: Omit<ResultSweep, 'intervalMs'>): Promise<string[]> {
-    const expired = this.store.doneBefore(sweep.dialect, new Date(Date.now() - sweep.ttlMs).toISOString());
+    const expired = await this.tasks.doneBefore(sweep.dialect, new Date(Date.now() - sweep.ttlMs).toISOString());
     for (const t of expired) {
-      this.store.mergeDialectState(t.id, sweep.dialectState);
-      await this.delete(t.id, { records: false, files: true });
+      // Another replica's sweeper may get there first: a task already gone is skipped.
+      if (!(await this.tasks.mergeDialectState(t.id, sweep.dialectState))) continue;
+      await this.delete(t.id, { records: false, files: true }).catch((err: unknown) => {
+        if (!(err instanceof NotFoundError)) throw err;
+      });
     }
     if (expired.length) this.log.info({ dialect: sweep.dialect, count: expired.length }, 'deleted results past their time to live');
     return expired.map((t) => t.id);
@@ -392,17 +528,50 @@ export class TaskService {
     return Math.max(1, Math.ceil(this.waiting() / Math.max(1, this.opts.concurrency)));
   }
 
-  private enqueue(id: string): void {
-    void this.queue.add(() => this.execute(id));
+  /** Claims queued tasks while this replica has free slots. */
+  private pump(): void {
+    if (this.pumping) {
+      this.pumpAgain = true;
+      return;
+    }
+    if (!this.accepting || (!this.engine && !this.opts.run)) return;
+    this.pumping = true;
+    void (async () => {
+      try {
+        do {
+          this.pumpAgain = false;
+          while (this.accepting && this.running.size < this.opts.concurrency) {
+            const task = await this.backend.queue.claim(this.replicaId, this.leaseMs);
+            if (!task) break;
+            this.depth = Math.max(0, this.depth - 1);
+            if (!this.accepting) {
+              await this.backend.queue.release(task.id, this.replicaId);
+              break;
+            }
+            const p = this.execute(task);
+            this.work.add(p);
+            void p.finally(() => {
+              this.work.delete(p);
+              this.pump();
+            });
+          }
+        } while (this.pumpAgain && this.accepting);
+      } catch (err) {
+        this.log.warn({ err }, 'could not claim a task; retrying at the next poll');
+      } finally {
+        this.pumping = false;
+      }
+    })();
   }
 
-  private async execute(id: string): Promise<void> {
-    if (!this.accepting) return; // left queued in the store for the next start
-    if (!this.store.markProcessing(id)) return; // deleted meanwhile
-    const task = this.store.get(id)!;
+  private async execute(task: Task): Promise<void> {
+    const id = task.id;
+    const started = Date.now();
     const controller = new AbortController();
     this.running.set(id, controller);
     let failure: unknown;
+    let finished: Task | undefined;
+    let stageMs: Record<string, number> | undefined;
     const timeoutMs = this.opts.taskTimeoutMs ?? 0;
     const timer = timeoutMs > 0 ? setTimeout(() => controller.abort(new TaskTimeoutError(timeoutMs / 1000)), timeoutMs) : undefined;
     let work: Promise<unknown> = Promise.resolve();
@@ -412,7 +581,7 @@ export class TaskService {
         const t = Date.now();
         if (t - lastWrite > 250 || done === total) {
           lastWrite = t;
-          this.store.setProgress(id, done, total);
+          void this.tasks.setProgress(id, done, total).catch(() => undefined);
         }
       };
       const run = this.opts.run
@@ -422,40 +591,55 @@ export class TaskService {
       // An abort (timeout, DELETE, shutdown) ends the task at once; the pipeline stops at its next step.
       const outcome = await Promise.race([run, abortedBy(controller.signal)]);
       if (controller.signal.aborted) throw controller.signal.reason;
-      if (!this.store.markDone(id, outcome.outputs, outcome.detectionCount)) {
-        // Deleted while it ran: what it wrote must not outlive the record.
-        await rm(task.outputDir, { recursive: true, force: true });
-      }
+      stageMs = outcome.timings;
+      finished = await this.tasks.finish(id, this.replicaId, outcome.outputs, outcome.detectionCount);
+      // Deleted (or taken over) while it ran: what it wrote must not outlive the record.
+      if (!finished) await this.files.removeOutputs(task.outputDir);
     } catch (err) {
       failure = err;
       if (!this.accepting && controller.signal.aborted) {
         await work;
-        this.store.releaseOnShutdown(id);
+        await this.backend.queue.release(id, this.replicaId);
+        void this.backend.signals.publish(id, 'queued').catch(() => undefined);
+      } else if (isDeletion(controller.signal)) {
+        // Deleted (here or on another replica): the deleting side records it and sends the deleted webhook.
+        await work;
+        await this.files.removeOutputs(task.outputDir);
       } else {
-        this.store.markFailed(id, this.failureReason(id, err));
+        finished = await this.tasks.fail(id, this.failureReason(id, err), this.replicaId);
         // What the stopped pipeline still writes must not stay either: wait for it, then clean up.
         await work;
-        await rm(task.outputDir, { recursive: true, force: true });
+        await this.files.removeOutputs(task.outputDir);
       }
     } finally {
       clearTimeout(timer);
       this.running.delete(id);
     }
-    const finished = this.store.get(id);
     if (finished && (finished.status === 'done' || finished.status === 'failed')) {
+      this.opts.observe?.finished?.(finished, (Date.now() - started) / 1000, stageMs);
       this.notify(finished, 'finished');
-      this.settle(id, failure);
+      this.settle(id, failure, finished);
+      void this.backend.signals.publish(id, 'settled').catch(() => undefined);
     }
   }
 
-  private settle(id: string, error?: unknown): void {
+  private settle(id: string, error?: unknown, known?: Task): void {
     const list = this.waiters.get(id);
     if (!list) return;
     this.waiters.delete(id);
-    const task = this.store.get(id);
-    for (const resolve of list) {
-      resolve({ task: task ?? ({ id, status: 'deleted' } as Task), error });
-    }
+    const answer = (task: Task | undefined) => {
+      // A task that failed on another replica: its sync caller gets the same code and message as a local one.
+      const why =
+        error ??
+        (task?.status === 'failed' && task.errorCode
+          ? failureFromRecord(task)
+          : !task || task.status === 'deleted'
+            ? new AppError(409, 'deleted', `task ${id} was deleted before it finished`)
+            : undefined);
+      for (const resolve of list) resolve({ task: task ?? ({ id, status: 'deleted' } as Task), error: why });
+    };
+    if (known) return answer(known);
+    void this.tasks.get(id).then(answer, () => answer(undefined));
   }
 
   /**
@@ -471,27 +655,52 @@ export class TaskService {
     return { code: 'processing_failed', message: 'processing failed because of an internal error; the server log has the details' };
   }
 
-  private notify(task: Task, event: TaskEvent): void {
+  /**
+   * Sends the task's webhook if its dialect wants one. With `claim` (the default) the delivery is claimed in
+   * the store first, so that exactly one replica sends it; the claim is renewed by heartbeats until recorded.
+   */
+  private notify(task: Task, event: TaskEvent, claim = true): void {
     const notifier = this.opts.notifiers.get(task.dialect);
     if (!notifier) {
       if (task.webhook) this.log.warn({ task: task.id, dialect: task.dialect }, 'no notifier for the dialect of this task; webhook not sent');
       return;
     }
+    if (!task.webhook && task.webhookStatus !== 'set') return;
     const p = (async () => {
+      if (claim && !(await this.tasks.claimWebhook(task.id, this.replicaId, this.leaseMs))) return;
       const request = await notifier.request(task, event);
-      if (!request) return;
+      if (!request) {
+        if (claim) await this.tasks.setWebhookStatus(task.id, 'set');
+        return;
+      }
       const r = await sendWebhook(request, { ...this.opts.webhook, guard: this.webhookGuard });
-      if (this.store.get(task.id)) this.store.setWebhookStatus(task.id, r.ok ? 'sent' : 'failed');
+      this.opts.observe?.webhook?.(task, r.ok);
+      await this.tasks.setWebhookStatus(task.id, r.ok ? 'sent' : 'failed');
       if (!r.ok) this.log.warn({ task: task.id, error: r.error }, 'webhook delivery failed');
       const after = request.afterDelivery;
-      if (r.ok && after && this.store.get(task.id)) {
-        if (after.dialectState) this.store.mergeDialectState(task.id, after.dialectState);
+      if (r.ok && after && (await this.tasks.get(task.id))) {
+        if (after.dialectState) await this.tasks.mergeDialectState(task.id, after.dialectState);
         if (after.removeFiles) await this.delete(task.id, { records: false, files: true });
       }
     })().catch((err: unknown) => this.log.error({ err, task: task.id }, 'webhook could not be built'));
     this.webhooksInFlight.add(p);
     void p.finally(() => this.webhooksInFlight.delete(p));
   }
+}
+
+/** Statuses of the failure codes a task record keeps (errors.ts): file problems 422, a DELETE 409, faults 500. */
+const FAILURE_STATUS: Record<string, number> = { deleted: 409, processing_failed: 500, crashed_repeatedly: 500, models_unavailable: 500 };
+
+function failureFromRecord(task: Task): AppError {
+  return new AppError(FAILURE_STATUS[task.errorCode!] ?? 422, task.errorCode!, task.error ?? 'processing failed');
+}
+
+function isDeletion(signal: AbortSignal): boolean {
+  return signal.aborted && signal.reason instanceof AppError && signal.reason.code === 'deleted';
+}
+
+function isEnded(status: TaskStatus): boolean {
+  return status === 'done' || status === 'failed' || status === 'deleted';
 }
 
 /** Rejects with the signal's reason when it aborts; never resolves otherwise. */

@@ -87,7 +87,7 @@ test("each task records its dialect and is notified by that dialect's notifier",
   const res = await fetch(`${server.url}/probe/upload?hook=${encodeURIComponent(hookUrl)}`, { method: 'POST', body: bytes(small), headers: { 'content-type': 'image/jpeg' } });
   assert.equal(res.status, 202);
   const { job } = (await res.json()) as { job: string };
-  assert.equal(server.service.store.get(job)!.dialect, 'probe');
+  assert.equal((await server.service.get(job)).dialect, 'probe');
   const probeHook = await delivered((r) => r.body.startsWith(job));
   assert.equal(probeHook.body, `${job} done`);
   assert.equal(probeHook.headers['content-type'], 'text/plain');
@@ -95,7 +95,7 @@ test("each task records its dialect and is notified by that dialect's notifier",
 
   const celantur = await fetch(`${server.url}/v1/file?webhook=${encodeURIComponent(hookUrl)}`, { method: 'POST', body: bytes(small), headers: { 'content-type': 'image/jpeg', 'x-is-async': 'true' } });
   const { id } = (await celantur.json()) as { id: string };
-  assert.equal(server.service.store.get(id)!.dialect, 'celantur');
+  assert.equal((await server.service.get(id)).dialect, 'celantur');
   await waitForTask(server.url, id);
   const celanturHook = await delivered((r) => r.body.includes(`"file_id":"${id}"`));
   assert.match(celanturHook.headers['content-type'] ?? '', /application\/json/);

@@ -30,7 +30,7 @@ test('an mp4 posted async is anonymised, shows progress, and serves video and fr
   const queued = (await res.json()) as Record<string, any>;
   assert.equal(queued.media_type, 'video');
   // The upload's probe is stored on the task, so that the pipeline does not run ffprobe again.
-  const stored = server.service.store.get(queued.id)!.probe;
+  const stored = (await server.service.backend.tasks.get(queued.id))!.probe;
   assert.deepEqual([stored?.width, stored?.height, stored?.frameCount, stored?.hasAudio], [320, 240, 30, true]);
 
   let sawProgress = false;

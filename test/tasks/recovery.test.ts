@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { TaskStore } from '../../src/tasks/store.ts';
+import { sqliteBackend } from '../../src/tasks/store.ts';
 import { MAX_ATTEMPTS, TaskService } from '../../src/tasks/service.ts';
 import { createLogger } from '../../src/log.ts';
 import { DEFAULT_PARAMS } from '../../src/types.ts';
@@ -13,23 +13,26 @@ test('a task that was running at every one of the last crashes is failed with a 
   const dir = await mkdtemp(join(tmpdir(), 'anonymiser-recovery-'));
   try {
     const dbPath = join(dir, 'tasks.sqlite');
-    let store = new TaskStore(dbPath);
-    store.insert({ id: 'poison', dialect: 'celantur', name: 'a.jpg', kind: 'image', mime: 'image/jpeg', params: DEFAULT_PARAMS, inputPath: join(dir, 'a.jpg'), outputDir: join(dir, 'out'), stem: 'a', webhook: null });
+    let backend = sqliteBackend(dbPath);
+    await backend.tasks.create({ id: 'poison', dialect: 'celantur', name: 'a.jpg', kind: 'image', mime: 'image/jpeg', params: DEFAULT_PARAMS, inputPath: join(dir, 'a.jpg'), outputDir: join(dir, 'out'), stem: 'a', webhook: null });
     for (let i = 0; i < MAX_ATTEMPTS; i++) {
-      assert.ok(store.markProcessing('poison'));
-      if (i < MAX_ATTEMPTS - 1) store.requeue('poison');
+      // Process i claims it and dies; process i + 1 finds it at its start.
+      assert.equal((await backend.queue.claim(`process-${i}`, 60_000))?.id, 'poison');
+      if (i < MAX_ATTEMPTS - 1) assert.deepEqual(await backend.queue.recover({ all: true, except: `process-${i + 1}`, maxAttempts: MAX_ATTEMPTS }), { requeued: ['poison'], failed: [] });
     }
-    store.close(); // the process "dies" while the task is processing
-    store = new TaskStore(dbPath);
-    const service = new TaskService(store, null, 'not needed', {
+    await backend.close(); // the process "dies" while the task is processing
+    backend = sqliteBackend(dbPath);
+    const service = new TaskService(backend, null, 'not needed', {
       inputDir: join(dir, 'in'), outputDir: join(dir, 'out'), concurrency: 1, queueLimit: 10,
       webhook: { retries: 0, timeoutMs: 1000, backoffMs: 1 }, notifiers: new Map(),
     }, createLogger('silent'));
-    assert.deepEqual(service.recover(), { requeued: 0, webhooks: 0 });
-    const task = store.get('poison')!;
+    assert.deepEqual(await service.recover(), { requeued: 0, webhooks: 0 });
+    await service.shutdown(100);
+    const task = (await backend.tasks.get('poison'))!;
     assert.equal(task.status, 'failed');
+    assert.equal(task.errorCode, 'crashed_repeatedly');
     assert.match(task.error ?? '', /stopped 3 times/);
-    store.close();
+    await backend.close();
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -51,20 +54,20 @@ test('a kept record deleted before its webhook went out gets a "deleted" deliver
   await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
   try {
     const url = `http://127.0.0.1:${(hook.address() as import('node:net').AddressInfo).port}/h`;
-    const store = new TaskStore(join(dir, 'tasks.sqlite'));
-    store.insert({ id: 'gone', dialect: 'celantur', name: 'a.jpg', kind: 'image', mime: 'image/jpeg', params: DEFAULT_PARAMS, inputPath: join(dir, 'a.jpg'), outputDir: join(dir, 'out'), stem: 'a', webhook: { url } });
-    store.markDeleted('gone'); // the process stopped before the deleted delivery
-    const service = new TaskService(store, null, 'not needed', {
+    const backend = sqliteBackend(join(dir, 'tasks.sqlite'));
+    await backend.tasks.create({ id: 'gone', dialect: 'celantur', name: 'a.jpg', kind: 'image', mime: 'image/jpeg', params: DEFAULT_PARAMS, inputPath: join(dir, 'a.jpg'), outputDir: join(dir, 'out'), stem: 'a', webhook: { url } });
+    await backend.tasks.markDeleted('gone'); // the process stopped before the deleted delivery
+    const service = new TaskService(backend, null, 'not needed', {
       inputDir: join(dir, 'in'), outputDir: join(dir, 'out'), concurrency: 1, queueLimit: 10,
       webhook: { retries: 0, timeoutMs: 5000, backoffMs: 1 }, notifiers: new Map([['celantur', celanturNotifier(() => 'http://anon.test')]]),
     }, createLogger('silent'));
-    assert.deepEqual(service.recover(), { requeued: 0, webhooks: 1 });
+    assert.deepEqual(await service.recover(), { requeued: 0, webhooks: 1 });
     await service.shutdown(1000); // waits for webhooks in flight
     assert.equal(bodies.length, 1);
     assert.equal(bodies[0]!.file_status, 'deleted');
     assert.deepEqual(bodies[0]!.links, { task: 'http://anon.test/v1/task/gone' });
-    assert.equal(store.get('gone')!.webhookStatus, 'sent');
-    store.close();
+    assert.equal((await backend.tasks.get('gone'))!.webhookStatus, 'sent');
+    await backend.close();
   } finally {
     await new Promise((r) => hook.close(r));
     await rm(dir, { recursive: true, force: true });

@@ -5,7 +5,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { TaskStore } from '../../src/tasks/store.ts';
+import { SqliteTaskStore as TaskStore } from '../../src/tasks/store.ts';
 import { DEFAULT_PARAMS } from '../../src/types.ts';
 
 // The tasks table exactly as releases before the dialect seam created it.
@@ -19,7 +19,7 @@ CREATE TABLE tasks (
   attempts INTEGER NOT NULL DEFAULT 0, upload_time TEXT NOT NULL, start_time TEXT, end_time TEXT, delete_time TEXT
 );`;
 
-test('an old task database gains the dialect, failure code and warnings columns; old tasks are Celantur tasks', async () => {
+test('an old task database gains the dialect, failure code, warnings and lease columns; old tasks are Celantur tasks', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'anonymiser-migrate-'));
   try {
     const dbPath = join(dir, 'tasks.sqlite');
@@ -30,20 +30,20 @@ test('an old task database gains the dialect, failure code and warnings columns;
     old.close();
 
     const store = new TaskStore(dbPath);
-    const t = store.get('old')!;
+    const t = (await store.get('old'))!;
     assert.equal(t.dialect, 'celantur');
     assert.deepEqual(t.warnings, []);
     assert.equal(t.error, 'it broke');
     assert.equal(t.errorCode, null);
-    store.insert({ id: 'new', dialect: 'maskit', name: 'b.jpg', kind: 'image', mime: 'image/jpeg', params: DEFAULT_PARAMS, inputPath: '/in/b.jpg', outputDir: '/out/new', stem: 'b', webhook: null, warnings: ['x: ignored'] });
-    store.close();
+    await store.create({ id: 'new', dialect: 'maskit', name: 'b.jpg', kind: 'image', mime: 'image/jpeg', params: DEFAULT_PARAMS, inputPath: '/in/b.jpg', outputDir: '/out/new', stem: 'b', webhook: null, warnings: ['x: ignored'] });
+    await store.close();
 
     // Opening again is a no-op migration, and what was written stays.
     const again = new TaskStore(dbPath);
-    assert.equal(again.get('new')!.dialect, 'maskit');
-    assert.deepEqual(again.get('new')!.warnings, ['x: ignored']);
-    assert.equal(again.get('old')!.dialect, 'celantur');
-    again.close();
+    assert.equal((await again.get('new'))!.dialect, 'maskit');
+    assert.deepEqual((await again.get('new'))!.warnings, ['x: ignored']);
+    assert.equal((await again.get('old'))!.dialect, 'celantur');
+    await again.close();
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

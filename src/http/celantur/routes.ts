@@ -81,14 +81,14 @@ const postFile: Handler = async (ctx, req, res) => {
 const download =
   (pick: (t: Task) => string | undefined, what: string, type?: string): Handler =>
   async (ctx, req, res) => {
-    const task = ctx.service.get(idOf(req));
+    const task = await ctx.service.get(idOf(req));
     await sendTaskFile(res, outputPath(task, pick(task), what), task.id, what, type);
   };
 
 const maskDownload =
   (kind: 'binary' | 'instance'): Handler =>
   async (ctx, req, res) => {
-    const task = ctx.service.get(idOf(req));
+    const task = await ctx.service.get(idOf(req));
     const scale = parseMaskScale(req.query as Record<string, unknown>);
     const path = outputPath(task, kind === 'binary' ? task.outputs.binaryMask : task.outputs.instanceMask, `${kind} mask`);
     // ?mask-scale= is relative to the image, like the upload's mask-scale that sized the stored mask.
@@ -101,20 +101,21 @@ const anonymised = download((t) => t.outputs.anonymised, 'anonymised file');
 const videoAnonymised = download((t) => (t.kind === 'video' ? t.outputs.anonymised : undefined), 'anonymised video', 'video/mp4');
 
 const original: Handler = async (ctx, req, res) => {
-  const task = ctx.service.get(idOf(req));
+  const task = await ctx.service.get(idOf(req));
   if (task.status === 'deleted') throw new NotFoundError(`the files of task ${task.id} were deleted`);
   await sendTaskFile(res, task.inputPath, task.id, 'original file', task.mime);
 };
 
 const videoMetadata: Handler = async (ctx, req, res) => {
-  const task = ctx.service.get(idOf(req));
+  const task = await ctx.service.get(idOf(req));
   const { start, end } = parseFrameRange(req.query as Record<string, unknown>);
   if (task.kind !== 'video') throw new NotFoundError(`task ${task.id} is an image: use /v1/file/${task.id}/metadata`);
   const dir = outputPath(task, task.outputs.videoMetadataDir, 'video metadata');
   res.json(await whileFilesExist(task.id, 'video metadata', () => readVideoMetadata(dir, task.stem, start, end)));
 };
 
-const status: Handler = (ctx, _req, res) => {
+const status: Handler = async (ctx, _req, res) => {
+  const [tasks, cluster] = await Promise.all([ctx.service.countByStatus(), ctx.service.clusterStatus()]);
   const body = {
     status: ctx.provider ? 'ok' : 'down',
     version: ctx.version,
@@ -122,7 +123,10 @@ const status: Handler = (ctx, _req, res) => {
     faceDetector: ctx.faceDetector ?? null,
     classes: ctx.classes,
     queue: ctx.service.queueStats,
-    tasks: ctx.service.store.countByStatus(),
+    tasks,
+    // Issue 15: this replica, and every replica seen by heartbeat on the same store.
+    replica: cluster.replica,
+    cluster: { backend: cluster.backend, queue_depth: cluster.queueDepth, replicas: cluster.replicas },
     ...(ctx.engineError ? { error: ctx.engineError } : {}),
   };
   res.status(ctx.provider ? 200 : 500).json(body);
@@ -130,14 +134,14 @@ const status: Handler = (ctx, _req, res) => {
 
 const TASK_STATUSES: TaskStatus[] = ['queued', 'processing', 'done', 'failed', 'deleted'];
 
-const listTasks: Handler = (ctx, req, res) => {
+const listTasks: Handler = async (ctx, req, res) => {
   const q = req.query as Record<string, unknown>;
   const { page, limit } = parsePaging(q);
   const statusFilter = q.status as TaskStatus | undefined;
   if (statusFilter !== undefined && !TASK_STATUSES.includes(statusFilter)) {
     throw new BadParameterError('status', `must be one of ${TASK_STATUSES.join(', ')}`);
   }
-  const { total, items } = ctx.service.list(page, limit, statusFilter);
+  const { total, items } = await ctx.service.list(page, limit, statusFilter);
   const base = baseUrlOf(ctx, req);
   res.json({ total_item_count: total, total_page_count: Math.ceil(total / limit), page, limit, items: items.map((t) => presentTask(t, base)) });
 };
@@ -154,8 +158,8 @@ const deleteAll: Handler = async (ctx, req, res) => {
   res.json({ deleted });
 };
 
-const getTask: Handler = (ctx, req, res) => {
-  res.json(presentTask(ctx.service.get(idOf(req)), baseUrlOf(ctx, req)));
+const getTask: Handler = async (ctx, req, res) => {
+  res.json(presentTask(await ctx.service.get(idOf(req)), baseUrlOf(ctx, req)));
 };
 
 const deleteTask: Handler = async (ctx, req, res) => {

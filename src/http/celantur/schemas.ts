@@ -76,6 +76,18 @@ export const Status = z.strictObject({
   queue: z.strictObject({ waiting: z.int(), running: z.int(), limit: z.int(), concurrency: z.int() }),
   tasks: z.strictObject(Object.fromEntries(TASK_STATUSES.map((s) => [s, z.int()]))),
   error: z.string().optional().describe('why the models could not be loaded (status down)'),
+  replica: z
+    .strictObject({ id: z.string(), host: z.string(), running: z.int(), concurrency: z.int() })
+    .describe('the replica that answered'),
+  cluster: z
+    .strictObject({
+      backend: z.enum(['sqlite', 'postgres']),
+      queue_depth: z.int().describe('tasks waiting across every replica'),
+      replicas: z.array(
+        z.strictObject({ id: z.string(), host: z.string(), startedAt: z.string(), lastSeen: z.string(), concurrency: z.int(), running: z.int() }),
+      ).describe('replicas seen by heartbeat within two lease periods'),
+    })
+    .describe('every replica that shares this task store'),
 });
 
 export const TaskList = z.strictObject({

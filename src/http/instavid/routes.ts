@@ -183,7 +183,7 @@ const taskStatus: Handler = async (ctx, req, res) => {
   const keyed = await imagesOf(ctx).taskByKey(String(req.params.task));
   if (!keyed || keyed.dialect !== DIALECT_NAME) throw new NotFoundError(`no task ${String(req.params.task)}`);
   // The service hides tasks of other tokens (404 as for an unknown key).
-  const task = ctx.service.get(keyed.taskId);
+  const task = await ctx.service.get(keyed.taskId);
   res.json(ok(await presentStatus(imagesOf(ctx), task, keyed, baseUrlOf(ctx, req))));
 };
 

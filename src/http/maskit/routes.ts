@@ -60,7 +60,7 @@ export function downloadName(task: Task): string {
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** `jobid` in any case (jobId, JobId, …), a UUID; 400 when missing or malformed, 404 when not a Maskit job. */
-function jobOf(ctx: Parameters<Handler>[0], req: Request): Task {
+async function jobOf(ctx: Parameters<Handler>[0], req: Request): Promise<Task> {
   const entries = Object.entries(req.query as Record<string, unknown>).filter(([k]) => k.toLowerCase() === 'jobid');
   if (entries.length === 0 || entries[0]![1] === '') throw new BadParameterError('jobid', 'missing job id: add ?jobid=<id from process-image>');
   const value = entries[0]![1];
@@ -69,7 +69,7 @@ function jobOf(ctx: Parameters<Handler>[0], req: Request): Task {
   const id = value.trim().toLowerCase();
   let task: Task;
   try {
-    task = ctx.service.get(id);
+    task = await ctx.service.get(id);
   } catch {
     throw new NotFoundError(`job ${id} not found`);
   }
@@ -134,13 +134,13 @@ async function acceptUpload(ctx: DialectContext, req: Request, res: Response, op
   }
 }
 
-const imageStatus: Handler = (ctx, req, res) => {
-  const task = jobOf(ctx, req);
+const imageStatus: Handler = async (ctx, req, res) => {
+  const task = await jobOf(ctx, req);
   res.json({ jobid: task.id, status: maskitStatus(task) });
 };
 
 const imageDownload: Handler = async (ctx, req, res) => {
-  const task = jobOf(ctx, req);
+  const task = await jobOf(ctx, req);
   const status = maskitStatus(task);
   if (status !== 'ReadyToDownload' || !task.outputs.anonymised) {
     throw new AppError(400, 'not_ready', `image is not ready: job ${task.id} is ${status}${status === 'Succeeded' ? ' (downloaded or delivered once; its files are deleted)' : ''}`, {
@@ -149,7 +149,7 @@ const imageDownload: Handler = async (ctx, req, res) => {
   }
   // Downloadable once: the download takes the result at once (a second request is refused), gives it back if
   // the file does not go out whole, and deletes it once it has.
-  ctx.service.updateDialectState(task.id, { outcome: 'downloaded' });
+  await ctx.service.updateDialectState(task.id, { outcome: 'downloaded' });
   res.type(task.mime);
   res.set('Content-Disposition', `attachment; filename="${downloadName(task)}"`);
   try {
@@ -157,7 +157,7 @@ const imageDownload: Handler = async (ctx, req, res) => {
       res.sendFile(join(task.outputDir, task.outputs.anonymised!), { dotfiles: 'allow' }, (err) => (err ? reject(err) : resolve())),
     );
   } catch (err) {
-    ctx.service.updateDialectState(task.id, { outcome: null });
+    await ctx.service.updateDialectState(task.id, { outcome: null });
     throw err;
   }
   await ctx.service.delete(task.id, { records: false, files: true });

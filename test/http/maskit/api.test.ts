@@ -287,11 +287,11 @@ test('a webhook that fails every try leaves the result downloadable (ReadyToDown
     const res = await fetch(`${s.url}/api/v1/masking/process-image`, { method: 'POST', body: form({ useWebhook: 'true' }) });
     const { jobid } = (await res.json()) as { jobid: string };
     for (let i = 0; i < 600; i++) {
-      const t = s.service.get(jobid);
+      const t = await s.service.get(jobid);
       if (t.webhookStatus === 'failed') break;
       await new Promise((r) => setTimeout(r, 100));
     }
-    assert.equal(s.service.get(jobid).webhookStatus, 'failed');
+    assert.equal((await s.service.get(jobid)).webhookStatus, 'failed');
     const st = (await (await fetch(`${s.url}/api/v1/masking/image-status?jobid=${jobid}`)).json()) as { status: string };
     assert.equal(st.status, 'ReadyToDownload');
     const dl = await fetch(`${s.url}/api/v1/masking/image-download?jobid=${jobid}`);

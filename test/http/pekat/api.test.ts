@@ -290,10 +290,10 @@ test('synchronous through the shared queue: 503 with Retry-After when it is full
     const b = (await full.json()) as { code: string; error: boolean };
     assert.equal(b.code, 'queue_full');
     assert.equal(b.error, true);
-    await small.service.waitFor((small.service.list(1, 1).items[0]!).id);
+    await small.service.waitFor((await small.service.list(1, 1)).items[0]!.id);
     const ok = await fetch(`${small.url}/analyze_image`, { method: 'POST', body: bytes(photo), headers: { 'content-type': 'application/octet-stream' } });
     assert.equal(ok.status, 200);
-    const pekatTasks = small.service.list(1, 10).items.filter((t) => t.dialect === 'pekat');
+    const pekatTasks = (await small.service.list(1, 10)).items.filter((t) => t.dialect === 'pekat');
     assert.equal(pekatTasks.length, 1, 'the answered request kept its task');
     const kept = await leftovers(small);
     assert.equal(kept.length, 3 * 2, 'input and output folders of the two Celantur tasks and the kept PEKAT request');
