@@ -46,7 +46,7 @@ const pngChunk = (type: string, data: Buffer) => {
 };
 const PNG_SIG = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 
-function pngWithIhdr(width: number, height: number, colour: number, idat: Buffer | null): Buffer {
+export function pngWithIhdr(width: number, height: number, colour: number, idat: Buffer | null): Buffer {
   const ihdr = Buffer.alloc(13);
   ihdr.writeUInt32BE(width >>> 0, 0);
   ihdr.writeUInt32BE(height >>> 0, 4);
@@ -56,12 +56,12 @@ function pngWithIhdr(width: number, height: number, colour: number, idat: Buffer
 }
 
 /** A valid grey PNG of width×height whose rows are all zero: tiny on the wire, huge decoded. */
-function zeroPng(width: number, height: number): Buffer {
+export function zeroPng(width: number, height: number): Buffer {
   // each row: filter byte 0 + width zero bytes; all zero, so it compresses about 1000:1
   return pngWithIhdr(width, height, 0, deflateSync(Buffer.alloc((width + 1) * height), { level: 9 }));
 }
 
-function withSof(jpeg: Buffer, width: number, height: number): Buffer {
+export function withSof(jpeg: Buffer, width: number, height: number): Buffer {
   const b = Buffer.from(jpeg);
   for (let i = 2; i < b.length; ) {
     const marker = b[i + 1]!;
@@ -77,7 +77,7 @@ function withSof(jpeg: Buffer, width: number, height: number): Buffer {
 }
 
 /** Offset of the JPEG's scan data (after the SOS header). */
-function scanStart(jpeg: Buffer): number {
+export function scanStart(jpeg: Buffer): number {
   for (let i = 2; i < jpeg.length; ) {
     const marker = jpeg[i + 1]!;
     const len = jpeg.readUInt16BE(i + 2);
@@ -147,7 +147,7 @@ function flips(name: string, group: string, base: Buffer, count: number, from: n
   return out;
 }
 
-function multipart(parts: { name: string; filename?: string; type?: string; data: Buffer | string }[], boundary = 'hostile-b0undary'): { body: Buffer; headers: Record<string, string> } {
+export function multipart(parts: { name: string; filename?: string; type?: string; data: Buffer | string }[], boundary = 'hostile-b0undary'): { body: Buffer; headers: Record<string, string> } {
   const chunks: Buffer[] = [];
   for (const p of parts) {
     const disp = `form-data; name="${p.name}"${p.filename !== undefined ? `; filename="${p.filename}"` : ''}`;
@@ -190,7 +190,7 @@ const SSRF_REFUSED = [
  */
 const SSRF_ALLOWED = ['', 'http://127.0.0.1:6379/', 'http://10.0.0.1/', 'http://192.168.1.1/admin', 'http://[::1]:9/'];
 
-const HOSTILE_VALUES = ['', ' ', 'NaN', 'Infinity', '-Infinity', '-1', '0', '1e309', '-0', '0x10', '1.5', '101', 'true', 'false', 'null', '[]', '{}', '[{}]', '__proto__', '%00', '\u0000', '\r\nX-Injected: 1', 'x'.repeat(5000), '😀', '../../etc/passwd', '#zzzzzz', '255,255,256'];
+export const HOSTILE_VALUES = ['', ' ', 'NaN', 'Infinity', '-Infinity', '-1', '0', '1e309', '-0', '0x10', '1.5', '101', 'true', 'false', 'null', '[]', '{}', '[{}]', '__proto__', '%00', '\u0000', '\r\nX-Injected: 1', 'x'.repeat(5000), '😀', '../../etc/passwd', '#zzzzzz', '255,255,256'];
 
 export function buildCases(bases: Bases): HostileCase[] {
   const { jpeg, png, mp4 } = bases;
@@ -360,10 +360,10 @@ export function buildCases(bases: Bases): HostileCase[] {
 }
 
 /** Every n-th case of each group (always the first): the fast subset that `npm test` runs. */
-export function fastSubset(cases: HostileCase[], perGroup: Record<string, number>): HostileCase[] {
-  const groups = new Map<string, HostileCase[]>();
+export function fastSubset<C extends { group: string }>(cases: C[], perGroup: Record<string, number>): C[] {
+  const groups = new Map<string, C[]>();
   for (const c of cases) groups.set(c.group, [...(groups.get(c.group) ?? []), c]);
-  const out: HostileCase[] = [];
+  const out: C[] = [];
   for (const [group, list] of groups) {
     const want = perGroup[group] ?? 4;
     const step = Math.max(1, Math.floor(list.length / want));

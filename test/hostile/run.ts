@@ -11,6 +11,7 @@ import { startTestServer, waitForTask, type TestServer } from '../helpers/server
 import { bytes } from '../helpers/body.ts';
 import { parseRawResponse, rawRequest } from '../helpers/raw.ts';
 import { buildCases, makeBases, type HostileCase } from './cases.ts';
+import { buildDialectCases, checkDialectSuccess, dialectErrorMessages, type AnyCase, type DialectCase } from './dialects.ts';
 
 const LEAK = /\/(tmp|home|usr|work|root|app|node_modules)\/|ffprobe|ffmpeg|exited with|ENOENT|EACCES|Invalid data found|VipsJpeg|vipspng|libpng|at [A-Za-z]+ \(/i;
 
@@ -18,7 +19,40 @@ async function storedEntries(server: TestServer): Promise<{ tasks: string[]; inc
   const dir = server.config.inputDir;
   const all = existsSync(dir) ? await readdir(dir) : [];
   const incomingDir = join(dir, '.incoming');
-  return { tasks: all.filter((n) => n !== '.incoming').sort(), incoming: existsSync(incomingDir) ? await readdir(incomingDir) : [] };
+  // InstaVid keeps its uploaded images (imagekeys) in the input folder's instavid/
+  const instavidDir = join(dir, 'instavid');
+  const images = existsSync(instavidDir) ? (await readdir(instavidDir)).map((n) => `instavid/${n}`) : [];
+  return { tasks: [...all.filter((n) => n !== '.incoming' && n !== 'instavid'), ...images].sort(), incoming: existsSync(incomingDir) ? await readdir(incomingDir) : [] };
+}
+
+/** Maskit, PEKAT, InstaVid: the status, that dialect's error shape, no leak, nothing left behind. */
+async function runDialectCase(c: DialectCase, server: TestServer): Promise<void> {
+  const before = await storedEntries(server);
+  const res = await fetch(`${server.url}${c.path}`, { method: c.method, body: c.body ? bytes(c.body) : undefined, headers: c.headers });
+  const text = await res.text();
+  const contentType = res.headers.get('content-type') ?? '';
+  assert.ok(c.expect.status.includes(res.status), `${c.name}: status ${res.status} not in ${c.expect.status}: ${text.slice(0, 200)}`);
+  assert.ok(!text.includes(server.root), `${c.name}: no server path in the answer`);
+  if (res.status >= 400) {
+    assert.match(contentType, /application\/json/, `${c.name}: error answers are JSON (got "${contentType}": ${text.slice(0, 120)})`);
+    const messages = dialectErrorMessages(c, res.status, JSON.parse(text));
+    if (c.expect.code) assert.ok(text.includes(`"${c.expect.code}"`), `${c.name}: code ${c.expect.code}`);
+    for (const m of messages) assert.ok(!LEAK.test(m), `${c.name}: no path or tool output in "${m.slice(0, 300)}"`);
+  } else {
+    checkDialectSuccess(c, contentType, text);
+  }
+  const st = await fetch(`${server.url}/v1/status`);
+  assert.equal(st.status, 200, `${c.name}: /v1/status still answers`);
+  await st.arrayBuffer();
+  if (c.upload && res.status !== 200) {
+    let after = await storedEntries(server);
+    for (let i = 0; i < 20 && after.incoming.length; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      after = await storedEntries(server);
+    }
+    assert.deepEqual(after.tasks, before.tasks, `${c.name}: no task folder or image for a refused upload`);
+    assert.deepEqual(after.incoming, [], `${c.name}: no temporary upload left`);
+  }
 }
 
 function checkErrorBody(c: HostileCase, status: number, contentType: string, text: string, server: TestServer): { task_id?: string } {
@@ -89,11 +123,12 @@ async function runCase(c: HostileCase, server: TestServer): Promise<void> {
 }
 
 /** Registers one node:test test per case, all against one server. */
-export function registerHostileSuite(select: (all: HostileCase[]) => HostileCase[]): void {
+export function registerHostileSuite(select: (all: AnyCase[]) => AnyCase[]): void {
   let server: TestServer;
-  let cases: HostileCase[] = [];
+  let cases: AnyCase[] = [];
   const ready = (async () => {
-    const all = buildCases(await makeBases());
+    const bases = await makeBases();
+    const all = [...buildCases(bases), ...buildDialectCases(bases)];
     cases = select(all);
     return cases;
   })();
@@ -106,7 +141,7 @@ export function registerHostileSuite(select: (all: HostileCase[]) => HostileCase
   test('hostile inputs', async (t) => {
     const list = await ready;
     for (const c of list) {
-      await t.test(`${c.group}: ${c.name}`, { todo: c.todo }, () => runCase(c, server));
+      await t.test(`${c.group}: ${c.name}`, { todo: c.todo }, () => (c.kind === 'dialect' ? runDialectCase(c, server) : runCase(c, server)));
     }
   });
 }

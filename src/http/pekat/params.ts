@@ -51,7 +51,7 @@ export interface PekatRequest {
 export function parsePekatQuery(query: Record<string, unknown>, raw: boolean): PekatRequest {
   const values: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(query)) {
-    if (!(key in PEKAT_QUERY)) throw new BadParameterError(key, `unknown parameter (accepted: ${Object.keys(PEKAT_QUERY).join(', ')})`);
+    if (!Object.hasOwn(PEKAT_QUERY, key)) throw new BadParameterError(key, `unknown parameter (accepted: ${Object.keys(PEKAT_QUERY).join(', ')})`);
     if (typeof value !== 'string') throw new BadParameterError(key, 'must be given once');
     const r = (PEKAT_QUERY[key as keyof typeof PEKAT_QUERY].schema as z.ZodType).safeParse(value);
     if (!r.success) throw new BadParameterError(key, r.error.issues[0]?.message ?? 'invalid value');
