@@ -1,8 +1,7 @@
 // AccountStore on SQLite: the same database file as the tasks (WAL, so serve and the CLI can use it at once).
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { openSqliteFile } from '../db/sqlite.ts';
 import { AccountError, type AccountChanges, type AccountStore, type NewAccount } from './store.ts';
 import { sameHash } from './tokens.ts';
 import { quotaPeriod, type Account, type QuotaOutcome, type QuotaService, type RateOutcome, type Scope, type TokenInfo } from './types.ts';
@@ -89,10 +88,7 @@ export class SqliteAccountStore implements AccountStore {
   private readonly db: Database.Database;
 
   constructor(path: string) {
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-    this.db = new Database(path);
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('busy_timeout = 5000');
+    this.db = openSqliteFile(path);
     this.db.pragma('foreign_keys = ON');
     this.db.exec(SCHEMA);
   }

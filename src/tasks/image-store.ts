@@ -1,9 +1,8 @@
 // Uploaded images addressed by short keys, and short task keys with the dialect's own task fields
 // (InstaVid360, issue 13): a port with a SQLite implementation on the task database file.
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import { randomInt } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { openSqliteFile } from '../db/sqlite.ts';
 
 const ALPHANUMERIC = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 
@@ -89,10 +88,7 @@ export class SqliteImageStore implements ImageStore {
   private readonly db: Database.Database;
 
   constructor(path: string) {
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-    this.db = new Database(path);
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('busy_timeout = 5000');
+    this.db = openSqliteFile(path);
     this.db.exec(SCHEMA);
   }
 

@@ -1,9 +1,8 @@
 // Task records, queue and replica registry in SQLite (WAL): the one-host backend. The only module that writes
 // SQLite SQL; PostgreSQL's counterpart is pg/store.ts. Both pass test/tasks/contract/.
 import type { MediaInfo } from '../pipeline/video/ffmpeg.ts';
-import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import type Database from 'better-sqlite3';
+import { openSqliteFile } from '../db/sqlite.ts';
 import { hostname } from 'node:os';
 import type { ProcessParams } from '../types.ts';
 import type { MediaKind } from '../pipeline/sniff.ts';
@@ -149,11 +148,8 @@ export class SqliteTaskStore implements TaskRepository, JobQueue, ClusterRegistr
   private readonly db: Database.Database;
 
   constructor(path: string) {
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-    this.db = new Database(path);
-    this.db.pragma('journal_mode = WAL');
+    this.db = openSqliteFile(path);
     this.db.pragma('synchronous = NORMAL');
-    this.db.pragma('busy_timeout = 5000');
     this.db.exec(SCHEMA);
     this.migrate();
   }

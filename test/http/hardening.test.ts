@@ -11,6 +11,7 @@ import { startTestServer, waitForTask, type TestServer } from '../helpers/server
 import { FACE_PHOTO } from '../helpers/fixtures.ts';
 import { bytes } from '../helpers/body.ts';
 import { rawRequest } from '../helpers/raw.ts';
+import { withSof } from '../hostile/cases.ts';
 
 let server: TestServer;
 let photo: Buffer;
@@ -51,21 +52,6 @@ async function incomingFiles(): Promise<string[]> {
   return existsSync(dir) ? readdir(dir) : [];
 }
 
-/** Sets both dimension fields of the first SOF segment. */
-function withSof(jpeg: Buffer, width: number, height: number): Buffer {
-  const b = Buffer.from(jpeg);
-  for (let i = 2; i < b.length; ) {
-    const marker = b[i + 1]!;
-    const len = b.readUInt16BE(i + 2);
-    if (marker === 0xc0 || marker === 0xc2) {
-      b.writeUInt16BE(height, i + 5);
-      b.writeUInt16BE(width, i + 7);
-      return b;
-    }
-    i += 2 + len;
-  }
-  throw new Error('no SOF');
-}
 
 test('D2: a JPEG whose SOF promises far more pixels than its data holds is refused, not decoded as grey', async () => {
   const bomb = withSof(small, 16000, 16000);
