@@ -7,13 +7,13 @@
  * The dataset path is ../shared/eval.
  */
 import sharp, { type OverlayOptions } from 'sharp';
-import { FaceEnsemble, mtcnnVote, ssdEnsemble } from '../src/detect/face-ensemble.ts';
+import { FaceEnsemble, mtcnnVote, ssdEnsemble } from '../src/detect/face-ensemble/face-ensemble.ts';
 import { SessionFactory } from '../src/detect/session.ts';
 import { readEvalDataset } from '../src/eval/dataset.ts';
 import { addTally, emptyTally, scoreImageLabel } from '../src/eval/metrics.ts';
 import { DEFAULT_THRESHOLDS, type Box } from '../src/types.ts';
-import { YUNET_PLANS, YunetFaceDetector } from '../src/detect/yunet.ts';
-import type { FaceSearch } from '../src/detect/face-ensemble.ts';
+import { YUNET_PLANS, YunetFaceDetector } from '../src/detect/yunet/yunet.ts';
+import type { FaceSearch } from '../src/detect/face-ensemble/face-ensemble.ts';
 const images = (await readEvalDataset('../shared/eval')).filter((im) => im.annotated.includes('face'));
 const f = new SessionFactory({ provider: 'cpu' });
 const which = process.argv[2] ?? 'new';

@@ -7,9 +7,9 @@
  * `node --import tsx bench/face-sweep-mtcnn.ts [dataset] [limit]`
  */
 import sharp from 'sharp';
-import { DECODE_FLOOR, FaceDetector } from '../src/detect/face.ts';
-import { fuseFaces, groupFaces, ssdEnsemble, unpadFaceBox, voteScore, type ScoredFace } from '../src/detect/face-ensemble.ts';
-import { MtcnnFaceDetector } from '../src/detect/mtcnn.ts';
+import { DECODE_FLOOR, FaceDetector } from '../src/detect/mediapipe-face/face.ts';
+import { fuseFaces, groupFaces, ssdEnsemble, unpadFaceBox, voteScore, type ScoredFace } from '../src/detect/face-ensemble/face-ensemble.ts';
+import { MtcnnFaceDetector } from '../src/detect/mtcnn/mtcnn.ts';
 import { SessionFactory } from '../src/detect/session.ts';
 import { readEvalDataset } from '../src/eval/dataset.ts';
 import { addTally, emptyTally, scoreImageLabel } from '../src/eval/metrics.ts';

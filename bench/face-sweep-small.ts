@@ -6,8 +6,8 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import sharp from 'sharp';
-import { DECODE_FLOOR, FaceDetector, type FaceDetectorOptions } from '../src/detect/face.ts';
-import { fuseFaces } from '../src/detect/face-ensemble.ts';
+import { DECODE_FLOOR, FaceDetector, type FaceDetectorOptions } from '../src/detect/mediapipe-face/face.ts';
+import { fuseFaces } from '../src/detect/face-ensemble/face-ensemble.ts';
 import { SessionFactory } from '../src/detect/session.ts';
 import { readEvalDataset } from '../src/eval/dataset.ts';
 import { addTally, emptyTally, scoreImageLabel } from '../src/eval/metrics.ts';

@@ -6,7 +6,7 @@
  */
 import sharp from 'sharp';
 import { SessionFactory } from '../src/detect/session.ts';
-import { YUNET_PLANS, YunetFaceDetector, type YunetPlan } from '../src/detect/yunet.ts';
+import { YUNET_PLANS, YunetFaceDetector, type YunetPlan } from '../src/detect/yunet/yunet.ts';
 import { readEvalDataset } from '../src/eval/dataset.ts';
 import { addTally, emptyTally, scoreImageLabel } from '../src/eval/metrics.ts';
 import type { Detection } from '../src/types.ts';

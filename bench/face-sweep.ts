@@ -4,8 +4,8 @@
  * `node --import tsx bench/face-sweep.ts <dataset> [limit]`
  */
 import sharp from 'sharp';
-import { DECODE_FLOOR, FaceDetector, type FaceDetectorOptions } from '../src/detect/face.ts';
-import { fuseFaces } from '../src/detect/face-ensemble.ts';
+import { DECODE_FLOOR, FaceDetector, type FaceDetectorOptions } from '../src/detect/mediapipe-face/face.ts';
+import { fuseFaces } from '../src/detect/face-ensemble/face-ensemble.ts';
 import { SessionFactory } from '../src/detect/session.ts';
 import { readEvalDataset } from '../src/eval/dataset.ts';
 import { addTally, emptyTally, scoreImageLabel } from '../src/eval/metrics.ts';

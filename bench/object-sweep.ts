@@ -7,7 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
-import { ObjectDetector } from '../src/detect/objects.ts';
+import { ObjectDetector } from '../src/detect/nanodet/objects.ts';
 import { SessionFactory } from '../src/detect/session.ts';
 import { readEvalDataset } from '../src/eval/dataset.ts';
 import { addTally, emptyTally, scoreImageLabel } from '../src/eval/metrics.ts';

@@ -4,7 +4,7 @@ import { Command, Option } from 'commander';
 import { OBJECT_CLASSES, DEFAULT_THRESHOLDS, type ObjectClass } from './types.ts';
 import type { ExecutionProviderChoice } from './detect/types.ts';
 import { FACE_DETECTOR_CHOICES, type FaceDetectorChoice } from './detect/types.ts';
-import { FACE_SEARCH_LEVELS, type FaceSearch } from './detect/face-ensemble.ts';
+import { FACE_SEARCH_LEVELS, type FaceSearch } from './detect/face-ensemble/face-ensemble.ts';
 import { DEFAULT_MAX_PIXELS } from './pipeline/limits.ts';
 import { DEFAULT_MODELS_DIR } from './detect/session.ts';
 import { DEFAULT_DETECT_EVERY } from './pipeline/video/stride.ts';

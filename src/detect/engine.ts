@@ -1,15 +1,15 @@
 import type { Box, Detection, ObjectClass, RgbImage } from '../types.ts';
 import { ModelsUnavailableError } from '../errors.ts';
 import { clipBox } from './boxes.ts';
-import { FACE_MODELS, FaceDetector } from './face.ts';
-import { FaceEnsemble, MEDIAPIPE_ENSEMBLE, mtcnnVote, ssdEnsemble, type FaceSearch } from './face-ensemble.ts';
-import { MTCNN_FILES } from './mtcnn.ts';
-import { NANODET_MODEL_FILE, ObjectDetector } from './objects.ts';
-import { PersonMasker, SELFIE_MODEL_FILE } from './person-mask.ts';
-import { PlateDetector } from './plate.ts';
+import { FACE_MODELS, FaceDetector } from './mediapipe-face/face.ts';
+import { FaceEnsemble, MEDIAPIPE_ENSEMBLE, mtcnnVote, ssdEnsemble, type FaceSearch } from './face-ensemble/face-ensemble.ts';
+import { MTCNN_FILES } from './mtcnn/mtcnn.ts';
+import { NANODET_MODEL_FILE, ObjectDetector } from './nanodet/objects.ts';
+import { PersonMasker, SELFIE_MODEL_FILE } from './selfie-mask/person-mask.ts';
+import { PlateDetector } from './ppocr-plate/plate.ts';
 import { SessionFactory, type ActiveProvider, type EngineLog } from './session.ts';
 import type { DetectOptions, Detector, ExecutionProviderChoice } from './types.ts';
-import { YUNET_MODEL_FILE, YunetFaceDetector } from './yunet.ts';
+import { YUNET_MODEL_FILE, YunetFaceDetector } from './yunet/yunet.ts';
 import type { FaceDetectorChoice } from './types.ts';
 
 export interface EngineResult {

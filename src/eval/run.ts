@@ -1,7 +1,7 @@
 import sharp from 'sharp';
 import { createDetectionEngine } from '../detect/engine.ts';
 import type { ExecutionProviderChoice, FaceDetectorChoice } from '../detect/types.ts';
-import type { FaceSearch } from '../detect/face-ensemble.ts';
+import type { FaceSearch } from '../detect/face-ensemble/face-ensemble.ts';
 import { DEFAULT_THRESHOLDS, OBJECT_CLASSES, type ObjectClass, type RgbImage } from '../types.ts';
 import { readEvalDataset } from './dataset.ts';
 import { addTally, emptyTally, scoreImageLabel, type LabelTally } from './metrics.ts';

@@ -1,7 +1,7 @@
 // Background replacement, pixel side (InstaVid360 bg-replace, issue 13): which detections are the
 // foreground, their soft mask at full resolution, and the composite original → background → overlay.
 //
-// Masks: persons come with the selfie-segmentation silhouette (detect/person-mask.ts); vehicles only with a
+// Masks: persons come with the selfie-segmentation silhouette (detect/selfie-mask/person-mask.ts); vehicles only with a
 // NanoDet box, so each vehicle box is refined here by an iterated colour model seeded by the box (a
 // GrabCut-like step without the graph cut): background colours from a ring around the box, foreground
 // colours from its centre, a spatial prior that favours the box centre, smoothing, the component that

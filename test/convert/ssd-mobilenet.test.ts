@@ -7,7 +7,7 @@ import { MODELS_DIR } from '../../tools/models/build.ts';
 import { compareSsdWithFaceApi, SSD_RECIPE } from '../../tools/models/validate-ssd.ts';
 import { PERSON_PHOTO, fixture, runOnnx } from '../../tools/models/validations.ts';
 import { imageToTensor } from '../../tools/models/preprocess.ts';
-import { decodeSsdMobilenet } from '../../src/detect/ssd-mobilenet-decode.ts';
+import { decodeSsdMobilenet } from '../../src/detect/ssd-mobilenet/ssd-mobilenet-decode.ts';
 import { iou } from '../../src/detect/boxes.ts';
 
 const model = readFileSync(join(MODELS_DIR, 'face_ssd_mobilenetv1.onnx'));

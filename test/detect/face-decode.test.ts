@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeSsdFaces, logit, sigmoid } from '../../src/detect/face-decode.ts';
-import { FACE_MODELS } from '../../src/detect/face.ts';
-import { ssdAnchorCentres } from '../../src/detect/ssd-anchors.ts';
+import { decodeSsdFaces, logit, sigmoid } from '../../src/detect/mediapipe-face/face-decode.ts';
+import { FACE_MODELS } from '../../src/detect/mediapipe-face/face.ts';
+import { ssdAnchorCentres } from '../../src/detect/mediapipe-face/ssd-anchors.ts';
 
 test('anchor layouts match the model outputs: 896 for BlazeFace back-256, 2304 for full range', () => {
   const back = ssdAnchorCentres(256, FACE_MODELS['back-256'].layers);

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fuseFaces, groupFaces, unpadFaceBox, voteScore } from '../../src/detect/face-ensemble.ts';
-import { DEFAULT_FACE_OPTIONS } from '../../src/detect/face.ts';
+import { fuseFaces, groupFaces, unpadFaceBox, voteScore } from '../../src/detect/face-ensemble/face-ensemble.ts';
+import { DEFAULT_FACE_OPTIONS } from '../../src/detect/mediapipe-face/face.ts';
 import type { Detection } from '../../src/types.ts';
 
 const face = (x0: number, score: number): Detection => ({ cls: 'face', score, box: { x0, y0: 0, x1: x0 + 20, y1: 24 } });

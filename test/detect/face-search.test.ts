@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DEFAULT_FACE_OPTIONS, FACE_MODELS, facePasses } from '../../src/detect/face.ts';
-import { ssdEnsemble, type FaceSearch } from '../../src/detect/face-ensemble.ts';
+import { DEFAULT_FACE_OPTIONS, FACE_MODELS, facePasses } from '../../src/detect/mediapipe-face/face.ts';
+import { ssdEnsemble, type FaceSearch } from '../../src/detect/face-ensemble/face-ensemble.ts';
 
 /** Model-input pixels the SSD member spends on a frame: what --face-search trades against time. */
 function ssdInputPixels(search: FaceSearch, width: number, height: number): number {

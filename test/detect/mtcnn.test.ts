@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
-import { MtcnnFaceDetector, sampleCrop, square } from '../../src/detect/mtcnn.ts';
+import { MtcnnFaceDetector, sampleCrop, square } from '../../src/detect/mtcnn/mtcnn.ts';
 import { SessionFactory } from '../../src/detect/session.ts';
 import type { Box, RgbImage } from '../../src/types.ts';
 

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeNanoDetLevel, integralDistance } from '../../src/detect/nanodet-decode.ts';
-import { mergeSameObject } from '../../src/detect/objects.ts';
+import { decodeNanoDetLevel, integralDistance } from '../../src/detect/nanodet/nanodet-decode.ts';
+import { mergeSameObject } from '../../src/detect/nanodet/objects.ts';
 
 /** Logits that put (nearly) all probability on one bin. */
 function peaked(bin: number): number[] {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ObjectDetector } from '../../src/detect/objects.ts';
+import { ObjectDetector } from '../../src/detect/nanodet/objects.ts';
 import { SessionFactory } from '../../src/detect/session.ts';
 
 test('person/vehicle search: close-ups run whole; street photos get tiles on the image upscaled 1.5x; large frames stay bounded', async () => {

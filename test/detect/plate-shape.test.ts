@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { isPlateShaped, mergePlateParts, plateFrame } from '../../src/detect/plate-shape.ts';
+import { isPlateShaped, mergePlateParts, plateFrame } from '../../src/detect/ppocr-plate/plate-shape.ts';
 
 test('character groups on one line join into one plate; a distant word does not', () => {
   const merged = mergePlateParts([
@@ -39,7 +39,7 @@ test('the plate frame adds the border around the characters', () => {
 });
 
 test('one plate per vehicle: the largest text wins over smaller badges; text off vehicles only counts without vehicles', async () => {
-  const { onePlatePerVehicle } = await import('../../src/detect/plate.ts');
+  const { onePlatePerVehicle } = await import('../../src/detect/ppocr-plate/plate.ts');
   const car = { x0: 0, y0: 0, x1: 400, y1: 300 };
   const plate = { x0: 150, y0: 220, x1: 250, y1: 250 }; // 100×30
   const badge = { x0: 40, y0: 150, x1: 100, y1: 165 }; // 60×15, under 0.4 of the plate's area

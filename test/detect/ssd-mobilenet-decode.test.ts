@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeSsdMobilenet } from '../../src/detect/ssd-mobilenet-decode.ts';
+import { decodeSsdMobilenet } from '../../src/detect/ssd-mobilenet/ssd-mobilenet-decode.ts';
 
 // Two anchors (ymin, xmin, ymax, xmax): a 0.2-sized one centred at (0.5, 0.5) and one at the corner.
 const anchors = Float32Array.from([0.4, 0.4, 0.6, 0.6, 0, 0, 0.1, 0.1]);

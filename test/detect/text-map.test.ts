@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { textBoxesFromMap } from '../../src/detect/text-map.ts';
+import { textBoxesFromMap } from '../../src/detect/ppocr-plate/text-map.ts';
 
 function paint(map: Float32Array, width: number, x0: number, y0: number, x1: number, y1: number, p: number): void {
   for (let y = y0; y < y1; y++) for (let x = x0; x < x1; x++) map[y * width + x] = p;

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { facePasses } from '../../src/detect/face.ts';
+import { facePasses } from '../../src/detect/mediapipe-face/face.ts';
 import { cutByTileEdge, gridTiles, windowStarts } from '../../src/detect/tiles.ts';
 
 test('windows cover the whole length with at least the asked overlap', () => {

@@ -1,5 +1,5 @@
 /** Converted SSD MobileNetV1 against face-api's own network in tfjs-cpu, on two photos. */
-import { decodeSsdMobilenet } from '../../src/detect/ssd-mobilenet-decode.ts';
+import { decodeSsdMobilenet } from '../../src/detect/ssd-mobilenet/ssd-mobilenet-decode.ts';
 import { imageToTensor } from './preprocess.ts';
 import type { InputRecipe } from './preprocess.ts';
 import { runFaceApiSsd } from './oracle-face-api.ts';

@@ -1,11 +1,11 @@
 import * as ort from 'onnxruntime-node';
-import type { Box, Detection, ObjectClass, RgbImage } from '../types.ts';
-import { clipBox, nms, iou, overlapOfSmaller, padBox, type ScoredBox } from './boxes.ts';
-import { letterbox, rgbToNormalisedNchw, toImageBox } from './image-input.ts';
+import type { Box, Detection, ObjectClass, RgbImage } from '../../types.ts';
+import { clipBox, nms, iou, overlapOfSmaller, padBox, type ScoredBox } from '../boxes.ts';
+import { letterbox, rgbToNormalisedNchw, toImageBox } from '../image-input.ts';
 import { decodeNanoDetLevel, type ClassedBox } from './nanodet-decode.ts';
-import type { SessionFactory } from './session.ts';
-import { cutByTileEdge, gridTiles } from './tiles.ts';
-import type { Detector, DetectOptions } from './types.ts';
+import type { SessionFactory } from '../session.ts';
+import { cutByTileEdge, gridTiles } from '../tiles.ts';
+import type { Detector, DetectOptions } from '../types.ts';
 
 export const NANODET_MODEL_FILE = 'nanodet_coco.onnx';
 const INPUT = 416;

@@ -1,11 +1,11 @@
 import * as ort from 'onnxruntime-node';
-import type { Box, Detection, RgbImage } from '../types.ts';
-import { clipBox, intersectionArea, iou, overlapOfSmaller, weightedNms, type ScoredBox } from './boxes.ts';
-import { letterbox, rgbToNormalisedNchw, toImageBox } from './image-input.ts';
+import type { Box, Detection, RgbImage } from '../../types.ts';
+import { clipBox, intersectionArea, iou, overlapOfSmaller, weightedNms, type ScoredBox } from '../boxes.ts';
+import { letterbox, rgbToNormalisedNchw, toImageBox } from '../image-input.ts';
 import { DEFAULT_PLATE_SHAPE, isPlateShaped, mergePlateParts, plateFrame, type PlateShapeOptions } from './plate-shape.ts';
-import type { SessionFactory } from './session.ts';
+import type { SessionFactory } from '../session.ts';
 import { DEFAULT_TEXT_MAP_OPTIONS, textBoxesFromMap, type TextMapOptions } from './text-map.ts';
-import type { Detector, DetectOptions } from './types.ts';
+import type { Detector, DetectOptions } from '../types.ts';
 
 export const PLATE_MODEL_FILE = 'ppocr_v4_det.onnx';
 

@@ -1,13 +1,13 @@
 import * as ort from 'onnxruntime-node';
-import type { Box, Detection, RgbImage } from '../types.ts';
-import { clipBox, weightedNms, iou, overlapOfSmaller, type ScoredBox } from './boxes.ts';
+import type { Box, Detection, RgbImage } from '../../types.ts';
+import { clipBox, weightedNms, iou, overlapOfSmaller, type ScoredBox } from '../boxes.ts';
 import { decodeSsdFaces } from './face-decode.ts';
-import { decodeSsdMobilenet } from './ssd-mobilenet-decode.ts';
-import { letterbox, rgbToSignedUnitNhwc, toImageBox } from './image-input.ts';
-import type { SessionFactory } from './session.ts';
+import { decodeSsdMobilenet } from '../ssd-mobilenet/ssd-mobilenet-decode.ts';
+import { letterbox, rgbToSignedUnitNhwc, toImageBox } from '../image-input.ts';
+import type { SessionFactory } from '../session.ts';
 import { ssdAnchorCentres, type AnchorLayer } from './ssd-anchors.ts';
-import { cutByTileEdge, gridTiles } from './tiles.ts';
-import type { Detector, DetectOptions } from './types.ts';
+import { cutByTileEdge, gridTiles } from '../tiles.ts';
+import type { Detector, DetectOptions } from '../types.ts';
 
 /**
  * The face detectors we ship. MediaPipe models carry their anchor layouts (from MediaPipe's graph

@@ -1,8 +1,8 @@
-import type { Detection, RgbImage } from '../types.ts';
-import { DECODE_FLOOR, DEFAULT_FACE_OPTIONS, FaceDetector, sameFace, type FaceDetectorOptions } from './face.ts';
-import { MtcnnFaceDetector } from './mtcnn.ts';
-import type { SessionFactory } from './session.ts';
-import type { Detector, DetectOptions } from './types.ts';
+import type { Detection, RgbImage } from '../../types.ts';
+import { DECODE_FLOOR, DEFAULT_FACE_OPTIONS, FaceDetector, sameFace, type FaceDetectorOptions } from '../mediapipe-face/face.ts';
+import { MtcnnFaceDetector } from '../mtcnn/mtcnn.ts';
+import type { SessionFactory } from '../session.ts';
+import type { Detector, DetectOptions } from '../types.ts';
 
 /**
  * Faces from detectors with different training and anchors. Their false positives rarely coincide

@@ -1,4 +1,4 @@
-import type { ScoredBox } from './boxes.ts';
+import type { ScoredBox } from '../boxes.ts';
 
 /** MediaPipe clips raw logits to ±100 before the sigmoid; kept for identical scores. */
 export function sigmoid(logit: number): number {

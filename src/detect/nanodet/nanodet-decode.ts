@@ -1,4 +1,4 @@
-import type { ScoredBox } from './boxes.ts';
+import type { ScoredBox } from '../boxes.ts';
 
 /** NanoDet's GFL head: 4 sides × (REG_MAX + 1) bins per cell, side-major (left, top, right, bottom). */
 export const NANODET_REG_MAX = 10;

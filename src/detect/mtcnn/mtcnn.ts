@@ -1,10 +1,10 @@
 import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
-import type { Box, Detection, RgbImage } from '../types.ts';
-import { clipBox, nms, type ScoredBox } from './boxes.ts';
-import { DEFAULT_FACE_OPTIONS } from './face.ts';
-import type { SessionFactory } from './session.ts';
-import type { Detector, DetectOptions } from './types.ts';
+import type { Box, Detection, RgbImage } from '../../types.ts';
+import { clipBox, nms, type ScoredBox } from '../boxes.ts';
+import { DEFAULT_FACE_OPTIONS } from '../mediapipe-face/face.ts';
+import type { SessionFactory } from '../session.ts';
+import type { Detector, DetectOptions } from '../types.ts';
 
 /**
  * MTCNN (Zhang et al. 2016, face-api.js weights): a 12-pixel sliding window (P-Net) over an image

@@ -1,4 +1,4 @@
-import type { ScoredBox } from './boxes.ts';
+import type { ScoredBox } from '../boxes.ts';
 
 /**
  * Turns a text-probability map (PP-OCR / DB detector output) into axis-aligned text boxes in map

@@ -1,4 +1,4 @@
-import type { ScoredBox } from './boxes.ts';
+import type { ScoredBox } from '../boxes.ts';
 
 export const YUNET_STRIDES = [8, 16, 32] as const;
 

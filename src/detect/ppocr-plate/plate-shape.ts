@@ -1,5 +1,5 @@
-import type { Box } from '../types.ts';
-import type { ScoredBox } from './boxes.ts';
+import type { Box } from '../../types.ts';
+import type { ScoredBox } from '../boxes.ts';
 
 /**
  * Licence plates seen through a text detector: the detector boxes words, a plate is one or two

@@ -1,9 +1,9 @@
 import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
-import type { Detection, ObjectMask, RgbImage } from '../types.ts';
-import { clipBox, padBox } from './boxes.ts';
-import { integerRegion, rgbToUnitNhwc } from './image-input.ts';
-import type { SessionFactory } from './session.ts';
+import type { Detection, ObjectMask, RgbImage } from '../../types.ts';
+import { clipBox, padBox } from '../boxes.ts';
+import { integerRegion, rgbToUnitNhwc } from '../image-input.ts';
+import type { SessionFactory } from '../session.ts';
 
 export const SELFIE_MODEL_FILE = 'selfie_segmentation.onnx';
 const INPUT = 256;

@@ -1,5 +1,5 @@
-import type { ScoredBox } from './boxes.ts';
-import { logit } from './face-decode.ts';
+import type { ScoredBox } from '../boxes.ts';
+import { logit } from '../mediapipe-face/face-decode.ts';
 
 /** TF Object Detection API box coder scales (y, x, h, w) used by face-api's SSD MobileNetV1. */
 const SCALE_CENTRE = 10;

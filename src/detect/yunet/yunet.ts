@@ -1,14 +1,14 @@
 import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
-import { DEFAULT_THRESHOLDS, type Box, type Detection, type RgbImage } from '../types.ts';
-import { clipBox, nms, overlapOfSmaller, type ScoredBox } from './boxes.ts';
-import { integerRegion } from './image-input.ts';
-import type { SessionFactory } from './session.ts';
-import { cutByTileEdge } from './tiles.ts';
-import type { Detector, DetectOptions } from './types.ts';
+import { DEFAULT_THRESHOLDS, type Box, type Detection, type RgbImage } from '../../types.ts';
+import { clipBox, nms, overlapOfSmaller, type ScoredBox } from '../boxes.ts';
+import { integerRegion } from '../image-input.ts';
+import type { SessionFactory } from '../session.ts';
+import { cutByTileEdge } from '../tiles.ts';
+import type { Detector, DetectOptions } from '../types.ts';
 import { calibrateScore, decodeYunetLevel, YUNET_STRIDES } from './yunet-decode.ts';
-import { DEFAULT_FACE_OPTIONS } from './face.ts';
-import type { FaceSearch } from './face-ensemble.ts';
+import { DEFAULT_FACE_OPTIONS } from '../mediapipe-face/face.ts';
+import type { FaceSearch } from '../face-ensemble/face-ensemble.ts';
 
 /** The model file of the `yunet` pack (models/packs.json). */
 export const YUNET_MODEL_FILE = 'yunet_n_dynamic.onnx';
