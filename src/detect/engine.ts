@@ -1,16 +1,10 @@
-import type { Box, Detection, ObjectClass, RgbImage } from '../types.ts';
-import { ModelsUnavailableError } from '../errors.ts';
+import type { Detection, ObjectClass, RgbImage } from '../types.ts';
 import { clipBox } from './boxes.ts';
-import { FACE_MODELS, FaceDetector } from './mediapipe-face/face.ts';
-import { FaceEnsemble, MEDIAPIPE_ENSEMBLE, mtcnnVote, ssdEnsemble, type FaceSearch } from './face-ensemble/face-ensemble.ts';
-import { MTCNN_FILES } from './mtcnn/mtcnn.ts';
-import { NANODET_MODEL_FILE, ObjectDetector } from './nanodet/objects.ts';
-import { PersonMasker, SELFIE_MODEL_FILE } from './selfie-mask/person-mask.ts';
-import { PlateDetector } from './ppocr-plate/plate.ts';
+import type { FaceSearch } from './face-ensemble/face-ensemble.ts';
+import type { DetectorPlugin, DetectorStage, StageInputs } from './plugin.ts';
+import { detectorFor, PLUGINS, REFINERS } from './registry.ts';
 import { SessionFactory, type ActiveProvider, type EngineLog } from './session.ts';
-import type { DetectOptions, Detector, ExecutionProviderChoice } from './types.ts';
-import { YUNET_MODEL_FILE, YunetFaceDetector } from './yunet/yunet.ts';
-import type { FaceDetectorChoice } from './types.ts';
+import type { DetectOptions, ExecutionProviderChoice, FaceDetectorChoice } from './types.ts';
 
 export interface EngineResult {
   detections: Detection[];
@@ -25,6 +19,8 @@ export interface DetectionEngine {
   readonly classes: readonly ObjectClass[];
   /** The face detector in use (e.g. "face:yunet", "face:ensemble(full-range,ssd-mobilenet,mtcnn)"); null without the face class. */
   readonly faceDetector?: string | null;
+  /** Keys of the registry's plugins it loaded (registry.ts), in result order. */
+  readonly plugins?: readonly string[];
   /** --detect-every: the video pipeline runs this engine on every Nth frame (absent: the pipeline's default). */
   readonly detectEvery?: number;
   detect(image: RgbImage, options: DetectOptions): Promise<EngineResult>;
@@ -48,45 +44,51 @@ export interface CreateEngineOptions {
   log?: EngineLog;
 }
 
-/** Vehicle score from which a vehicle box counts as context for plates (one plate per vehicle). */
-const PLATE_CONTEXT_VEHICLE_SCORE = 0.3;
+/** Classes in the order their detectors are loaded (the first missing model is the one reported). */
+const LOAD_ORDER: readonly ObjectClass[] = ['face', 'license-plate', 'person', 'vehicle'];
 
-/** Loads the models the classes need (each once) and runs them per image. */
+interface Loaded {
+  plugin: DetectorPlugin;
+  stage: DetectorStage;
+}
+
+/**
+ * Loads the models the classes need (each once): for each class the registry's detector (the face
+ * detector by `faceDetector`), the detectors their needs name (vehicles for plates, when installed),
+ * and the installed refiners of the classes (person masks). Stages then run per image as soon as what
+ * they need is there.
+ */
 export async function createDetectionEngine(options: CreateEngineOptions): Promise<DetectionEngine> {
   const factory = new SessionFactory(options);
   const wants = (c: ObjectClass) => options.classes.includes(c);
   try {
-    let face: Detector | undefined;
-    const faceChoice = options.faceDetector ?? 'auto';
-    if (wants('face') && (faceChoice === 'yunet' || (faceChoice === 'auto' && factory.has(YUNET_MODEL_FILE)))) {
-      if (!factory.has(YUNET_MODEL_FILE)) throw new ModelsUnavailableError(`face detector yunet asked for, but ${YUNET_MODEL_FILE} is not installed: run "anonymiser models fetch yunet"`);
-      face = await YunetFaceDetector.create(factory, options.faceSearch ?? 'balanced');
-    } else if (wants('face')) {
-      const hasFull = factory.has(FACE_MODELS['full-range'].file);
-      const hasBack = factory.has(FACE_MODELS['back-256'].file);
-      const hasSsd = factory.has(FACE_MODELS['ssd-mobilenet'].file);
-      const hasMtcnn = Object.values(MTCNN_FILES).every((f) => factory.has(f));
-      const search = options.faceSearch ?? 'balanced';
-      if (hasFull && hasSsd) face = await FaceEnsemble.create(factory, ssdEnsemble(search), hasMtcnn ? mtcnnVote(search) : undefined);
-      else if (hasFull && hasBack) face = await FaceEnsemble.create(factory, MEDIAPIPE_ENSEMBLE);
-      else {
-        // Either model alone still works, with less recall at the same false-positive rate.
-        const model = hasFull ? 'full-range' : 'back-256';
-        options.log?.('warn', `face model ${FACE_MODELS[hasFull ? 'back-256' : 'full-range'].file} not found; detecting faces with ${FACE_MODELS[model].file} alone`);
-        face = await FaceDetector.create(factory, { model });
+    const chosen: DetectorPlugin[] = [];
+    const add = (p: DetectorPlugin) => {
+      if (!chosen.includes(p)) chosen.push(p);
+    };
+    for (const cls of LOAD_ORDER.filter(wants)) add(detectorFor(cls, factory, cls === 'face' ? (options.faceDetector ?? 'auto') : 'auto'));
+    for (const cls of LOAD_ORDER.filter(wants)) {
+      for (const refiner of REFINERS[cls] ?? []) {
+        if (refiner.installed(factory)) add(refiner);
+        else options.log?.('warn', `${refiner.files.filter((f) => !factory.has(f)).join(', ')} not found; ${refiner.whenMissing ?? `${refiner.key} skipped`}`);
       }
     }
-    const plate = wants('license-plate') ? await PlateDetector.create(factory) : undefined;
-    // Plates need vehicle boxes (close-up search, one plate per vehicle), so the vehicle model is loaded for them too.
-    const needsObjects = wants('person') || wants('vehicle') || (wants('license-plate') && factory.has(NANODET_MODEL_FILE));
-    const objects = needsObjects ? await ObjectDetector.create(factory) : undefined;
-    let masker: PersonMasker | undefined;
-    if (wants('person')) {
-      if (factory.has(SELFIE_MODEL_FILE)) masker = await PersonMasker.create(factory);
-      else options.log?.('warn', `${SELFIE_MODEL_FILE} not found; persons are covered by their boxes`);
+    // What the chosen plugins need (appended, so that their needs are resolved in turn).
+    for (let i = 0; i < chosen.length; i++) {
+      for (const need of chosen[i]!.needs) {
+        if (chosen.some((p) => p.role === 'detector' && p.classes.includes(need.cls))) continue;
+        const provider = detectorFor(need.cls, factory);
+        if (need.optional && !provider.installed(factory)) continue;
+        add(provider);
+      }
     }
+    const loaded: Loaded[] = [];
+    const pluginOptions = { faceSearch: options.faceSearch ?? 'balanced', ...(options.log ? { log: options.log } : {}) } as const;
+    for (const plugin of chosen) loaded.push({ plugin, stage: await plugin.create(factory, pluginOptions) });
+    // Results in the registry's order, whatever the load order.
+    loaded.sort((a, b) => PLUGINS.indexOf(a.plugin) - PLUGINS.indexOf(b.plugin));
     const provider = await factory.activeProvider();
-    return new Engine(factory, provider, [...options.classes], { face, plate, objects, masker }, options.detectEvery);
+    return new Engine(factory, provider, [...options.classes], loaded, options.detectEvery);
   } catch (err) {
     await factory.dispose();
     throw err;
@@ -94,49 +96,70 @@ export async function createDetectionEngine(options: CreateEngineOptions): Promi
 }
 
 class Engine implements DetectionEngine {
+  readonly faceDetector: string | null;
+
   constructor(
     private readonly factory: SessionFactory,
     readonly provider: ActiveProvider,
     readonly classes: readonly ObjectClass[],
-    private readonly detectors: { face?: Detector; plate?: PlateDetector; objects?: ObjectDetector; masker?: PersonMasker },
+    private readonly loaded: readonly Loaded[],
     readonly detectEvery?: number,
   ) {
-    this.faceDetector = detectors.face?.name ?? null;
+    this.faceDetector = this.providerOf('face')?.stage.name ?? null;
+    this.plugins = loaded.map((l) => l.plugin.key);
   }
 
-  readonly faceDetector: string | null;
+  readonly plugins: readonly string[];
+
+
+  private providerOf(cls: ObjectClass): Loaded | undefined {
+    return this.loaded.find((l) => l.plugin.role === 'detector' && l.plugin.classes.includes(cls));
+  }
 
   async detect(image: RgbImage, options: DetectOptions): Promise<EngineResult> {
     const wanted = options.classes.filter((c) => this.classes.includes(c));
-    const call: DetectOptions = { classes: wanted, thresholds: options.thresholds };
     const timings: Record<string, number> = {};
-    const detections: Detection[] = [];
-    const timed = async <T>(stage: string, run: () => Promise<T>): Promise<T> => {
-      const start = performance.now();
-      try {
-        return await run();
-      } finally {
-        timings[stage] = (timings[stage] ?? 0) + (performance.now() - start);
+    // The stages of this call: those of the wanted classes, then (transitively) the providers of their needs.
+    const active = this.loaded.filter((l) => l.plugin.role !== 'member' && l.plugin.classes.some((c) => wanted.includes(c)));
+    for (let i = 0; i < active.length; i++) {
+      for (const need of active[i]!.plugin.needs) {
+        const p = this.providerOf(need.cls);
+        if (p && !active.includes(p)) active.push(p);
       }
+    }
+    const consumers = (l: Loaded) => active.flatMap((c) => c.plugin.needs.filter((n) => l.plugin.classes.includes(n.cls) && this.providerOf(n.cls) === l));
+    // A need's detections are handed over from its minScore on, when that is below the user's threshold.
+    const handOver = (cls: ObjectClass, minScore?: number) => Math.min(options.thresholds[cls], minScore ?? options.thresholds[cls]);
+    const running = new Map<Loaded, Promise<Detection[]>>();
+    const run = (l: Loaded): Promise<Detection[]> => {
+      let pending = running.get(l);
+      if (pending) return pending;
+      pending = (async () => {
+        const inputs: StageInputs = {};
+        for (const need of l.plugin.needs) {
+          const p = this.providerOf(need.cls);
+          if (!p || !active.includes(p)) continue;
+          const floor = handOver(need.cls, need.minScore);
+          inputs[need.cls] = (await run(p)).filter((d) => d.cls === need.cls && d.score >= floor);
+        }
+        const needed = consumers(l);
+        const asked = l.plugin.classes.filter((c) => wanted.includes(c) || needed.some((n) => n.cls === c));
+        const thresholds = { ...options.thresholds };
+        for (const n of needed) thresholds[n.cls] = Math.min(thresholds[n.cls], handOver(n.cls, n.minScore));
+        const start = performance.now();
+        try {
+          return await l.stage.run(image, { classes: asked, thresholds }, inputs);
+        } finally {
+          timings[l.plugin.stage] = (timings[l.plugin.stage] ?? 0) + (performance.now() - start);
+        }
+      })();
+      running.set(l, pending);
+      return pending;
     };
-    const { face, plate, objects, masker } = this.detectors;
-    let vehicleBoxes: Box[] | undefined;
-    const objectClasses = wanted.filter((c) => c === 'person' || c === 'vehicle');
-    // Vehicles are also searched when only plates are wanted, so that plates get their close-up pass.
-    if (objects && (objectClasses.length > 0 || (plate && wanted.includes('license-plate')))) {
-      const asked: ObjectClass[] = [...new Set<ObjectClass>([...objectClasses, ...(plate && wanted.includes('license-plate') ? ['vehicle' as const] : [])])];
-      // The plate search wants every likely vehicle, whatever threshold the user set for blurring vehicles.
-      const thresholds = { ...options.thresholds, vehicle: Math.min(options.thresholds.vehicle, PLATE_CONTEXT_VEHICLE_SCORE) };
-      const found = await timed('person+vehicle', () => objects.detect(image, { classes: asked, thresholds }));
-      vehicleBoxes = found.filter((d) => d.cls === 'vehicle').map((d) => d.box);
-      const kept = found.filter((d) => wanted.includes(d.cls) && d.score >= options.thresholds[d.cls]);
-      if (masker && wanted.includes('person')) await timed('person-mask', () => masker.addMasks(image, kept));
-      detections.push(...kept);
-    }
-    if (face && wanted.includes('face')) detections.push(...(await timed('face', () => face.detect(image, call))));
-    if (plate && wanted.includes('license-plate')) {
-      detections.push(...(await timed('license-plate', () => plate.detect(image, call, vehicleBoxes))));
-    }
+    // Stages whose needs are met run concurrently (faces beside persons and vehicles; plates and masks once those are found).
+    const found = await Promise.all(active.map(run));
+    const byStage = new Map(active.map((l, i) => [l, found[i]!]));
+    const detections = this.loaded.flatMap((l) => byStage.get(l) ?? []).filter((d) => wanted.includes(d.cls));
     const clipped = detections
       .filter((d) => d.score >= options.thresholds[d.cls])
       .map((d) => ({ ...d, box: clipBox(d.box, image.width, image.height) }))

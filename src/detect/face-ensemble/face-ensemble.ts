@@ -113,35 +113,63 @@ export interface MtcnnVote {
 /** MTCNN detections below this are not kept: its O-Net probability is in the vote anyway. */
 const MTCNN_FLOOR = 0.3;
 
+/**
+ * A member of the ensemble: any face detector (a `Detector` with the face class; the engine's face
+ * plugins all are), asked for its faces down to the decode floor, and the weight of faces it alone sees.
+ */
+export interface EnsembleMember {
+  detector: Detector;
+  loneWeight?: number;
+}
+
+/** The third vote: a face/non-face probability for any box, and (optionally run) its own detections. */
+export interface FaceVoter extends Detector {
+  faceProbability(image: RgbImage, boxes: readonly Detection['box'][]): Promise<number[]>;
+}
+
 export class FaceEnsemble implements Detector {
   readonly name: string;
   readonly classes = ['face'] as const;
 
   private constructor(
-    private readonly members: FaceDetector[],
+    private readonly members: readonly Detector[],
     private readonly loneWeights: number[],
-    private readonly mtcnn?: { detector: MtcnnFaceDetector; vote: MtcnnVote },
+    private readonly mtcnn?: { detector: FaceVoter; vote: MtcnnVote },
   ) {
     const names = members.map((m) => m.name.replace(/^face:/, ''));
-    if (mtcnn) names.push('mtcnn');
+    if (mtcnn) names.push(mtcnn.detector.name.replace(/^face:/, ''));
     this.name = `face:ensemble(${names.join(',')})`;
   }
 
+  /** The ensemble of the bundled anchor models (MediaPipe full range, back-256, the SSD), MTCNN voting when `mtcnnVote` is given. */
   static async create(factory: SessionFactory, members: FaceMember[] = ssdEnsemble('balanced'), mtcnnVote?: MtcnnVote): Promise<FaceEnsemble> {
-    const detectors: FaceDetector[] = [];
-    for (const { loneWeight: _, ...m } of members) detectors.push(await FaceDetector.create(factory, m));
+    const detectors: EnsembleMember[] = [];
+    for (const { loneWeight, ...m } of members) detectors.push({ detector: await FaceDetector.create(factory, m), ...(loneWeight === undefined ? {} : { loneWeight }) });
     const mtcnn = mtcnnVote ? { detector: await MtcnnFaceDetector.create(factory), vote: mtcnnVote } : undefined;
-    return new FaceEnsemble(detectors, members.map((m) => m.loneWeight ?? 1 / members.length), mtcnn);
+    return FaceEnsemble.of(detectors, mtcnn);
+  }
+
+  /** An ensemble of any face detectors, with an optional third voter. */
+  static of(members: readonly EnsembleMember[], voter?: { detector: FaceVoter; vote: MtcnnVote }): FaceEnsemble {
+    if (members.length === 0) throw new TypeError('a face ensemble needs at least one member');
+    for (const m of members) if (!m.detector.classes.includes('face')) throw new TypeError(`${m.detector.name} detects no faces`);
+    return new FaceEnsemble(
+      members.map((m) => m.detector),
+      members.map((m) => m.loneWeight ?? 1 / members.length),
+      voter,
+    );
   }
 
   async detect(image: RgbImage, options: DetectOptions): Promise<Detection[]> {
     if (!options.classes.includes('face')) return [];
+    // Members are asked for everything above the decode floor: the fused score does the thresholding.
+    const above = (minScore: number): DetectOptions => ({ classes: ['face'], thresholds: { ...options.thresholds, face: minScore } });
     const perModel: Detection[][] = [];
-    for (const m of this.members) perModel.push(await m.detectAbove(image, DECODE_FLOOR));
+    for (const m of this.members) perModel.push(await m.detect(image, above(DECODE_FLOOR)));
     if (!this.mtcnn) return fuseFaces(perModel, this.loneWeights).filter((d) => d.score >= options.thresholds.face);
     const { detector, vote } = this.mtcnn;
     const cascade = Math.max(image.width, image.height) <= vote.cascadeMaxSide;
-    const groups = groupFaces(cascade ? [...perModel, await detector.detectAbove(image, MTCNN_FLOOR)] : perModel);
+    const groups = groupFaces(cascade ? [...perModel, await detector.detect(image, above(MTCNN_FLOOR))] : perModel);
     const probabilities = await detector.faceProbability(image, groups.map((g) => unpadFaceBox(g.box)));
     return groups
       .map((g, i) => ({ cls: 'face' as const, score: voteScore(g.scores, this.members.length, probabilities[i]!), box: g.box }))
