@@ -112,13 +112,17 @@ addModelFetchOptions(
   const config = modelFetchConfigFrom(opts);
   await fetchPacks({ names, packsDir: config.packsDir, mirror: config.mirror, log: (m) => process.stderr.write(`${m}\n`) });
 });
-addModelFetchOptions(models.command('list').description('the packs of the manifest and whether they are installed')).action(async (opts: Record<string, unknown>) => {
+addModelFetchOptions(models.command('list').description('the packs of the manifest and whether they are installed, then the detector plugins (classes, files, licences)')).action(async (opts: Record<string, unknown>) => {
   const { modelPacks, packInstalled, upstreamUrl } = await import('./detect/packs.ts');
+  const { describePlugins, formatPlugins } = await import('./detect/listing.ts');
+  const { SessionFactory } = await import('./detect/session.ts');
   const { packsDir } = modelFetchConfigFrom(opts);
   for (const p of modelPacks()) {
     process.stdout.write(`${p.name}${p.default ? ' (default)' : ''}: ${packInstalled(p, packsDir) ? 'installed' : 'not installed'} in ${packsDir}; ${p.description}\n`);
     for (const f of p.files) process.stdout.write(`  ${f.file} ${f.bytes} bytes sha256 ${f.sha256} ${f.licence} ${upstreamUrl(f)}\n`);
   }
+  const factory = new SessionFactory({ provider: 'cpu', packsDir });
+  process.stdout.write(`\n${formatPlugins(describePlugins(factory))}\n`);
 });
 
 // Foreground masks of background replacement (issue 13).

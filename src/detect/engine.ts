@@ -2,7 +2,7 @@ import type { Detection, ObjectClass, RgbImage } from '../types.ts';
 import { clipBox } from './boxes.ts';
 import type { FaceSearch } from './face-ensemble/face-ensemble.ts';
 import type { DetectorPlugin, DetectorStage, StageInputs } from './plugin.ts';
-import { detectorFor, PLUGINS, REFINERS } from './registry.ts';
+import { detectorFor, REGISTRY, type Registry } from './registry.ts';
 import { SessionFactory, type ActiveProvider, type EngineLog } from './session.ts';
 import type { DetectOptions, ExecutionProviderChoice, FaceDetectorChoice } from './types.ts';
 
@@ -42,6 +42,8 @@ export interface CreateEngineOptions {
   /** --detect-every, handed to the video pipeline with the engine. */
   detectEvery?: number;
   log?: EngineLog;
+  /** The plugins to compose from (default: src/detect/registry.ts). */
+  registry?: Registry;
 }
 
 /** Classes in the order their detectors are loaded (the first missing model is the one reported). */
@@ -61,14 +63,15 @@ interface Loaded {
 export async function createDetectionEngine(options: CreateEngineOptions): Promise<DetectionEngine> {
   const factory = new SessionFactory(options);
   const wants = (c: ObjectClass) => options.classes.includes(c);
+  const registry = options.registry ?? REGISTRY;
   try {
     const chosen: DetectorPlugin[] = [];
     const add = (p: DetectorPlugin) => {
       if (!chosen.includes(p)) chosen.push(p);
     };
-    for (const cls of LOAD_ORDER.filter(wants)) add(detectorFor(cls, factory, cls === 'face' ? (options.faceDetector ?? 'auto') : 'auto'));
+    for (const cls of LOAD_ORDER.filter(wants)) add(detectorFor(cls, factory, cls === 'face' ? (options.faceDetector ?? 'auto') : 'auto', registry));
     for (const cls of LOAD_ORDER.filter(wants)) {
-      for (const refiner of REFINERS[cls] ?? []) {
+      for (const refiner of registry.refiners[cls] ?? []) {
         if (refiner.installed(factory)) add(refiner);
         else options.log?.('warn', `${refiner.files.filter((f) => !factory.has(f)).join(', ')} not found; ${refiner.whenMissing ?? `${refiner.key} skipped`}`);
       }
@@ -77,7 +80,7 @@ export async function createDetectionEngine(options: CreateEngineOptions): Promi
     for (let i = 0; i < chosen.length; i++) {
       for (const need of chosen[i]!.needs) {
         if (chosen.some((p) => p.role === 'detector' && p.classes.includes(need.cls))) continue;
-        const provider = detectorFor(need.cls, factory);
+        const provider = detectorFor(need.cls, factory, 'auto', registry);
         if (need.optional && !provider.installed(factory)) continue;
         add(provider);
       }
@@ -86,7 +89,7 @@ export async function createDetectionEngine(options: CreateEngineOptions): Promi
     const pluginOptions = { faceSearch: options.faceSearch ?? 'balanced', ...(options.log ? { log: options.log } : {}) } as const;
     for (const plugin of chosen) loaded.push({ plugin, stage: await plugin.create(factory, pluginOptions) });
     // Results in the registry's order, whatever the load order.
-    loaded.sort((a, b) => PLUGINS.indexOf(a.plugin) - PLUGINS.indexOf(b.plugin));
+    loaded.sort((a, b) => registry.plugins.indexOf(a.plugin) - registry.plugins.indexOf(b.plugin));
     const provider = await factory.activeProvider();
     return new Engine(factory, provider, [...options.classes], loaded, options.detectEvery);
   } catch (err) {

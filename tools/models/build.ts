@@ -11,6 +11,7 @@ import { MODEL_SPECS, FILE_SUFFIX } from './specs.ts';
 import type { ModelSpec } from './specs.ts';
 import { writeNotice } from './notice.ts';
 import { modelPacks } from '../../src/detect/packs.ts';
+import { BundledModelSchema } from '../../src/detect/model-cards.ts';
 
 export const MODELS_DIR = resolve(import.meta.dirname, '../../models');
 export const MANIFEST_PATH = join(MODELS_DIR, 'manifest.json');
@@ -55,7 +56,7 @@ async function main(): Promise<void> {
     writeFileSync(join(MODELS_DIR, file), built.bytes);
     await checkInterface(spec, built.bytes);
     const validation = validate && spec.validate ? await spec.validate(built.bytes) : (old?.['validation'] ?? (spec.validate ? 'not run' : undefined));
-    entries.push({
+    const entry = {
       name: spec.name,
       file,
       sha256: sha256(built.bytes),
@@ -74,7 +75,10 @@ async function main(): Promise<void> {
       conversion: spec.conversion,
       ...(built.nodeCount === undefined ? {} : { opset: 13, nodes: built.nodeCount }),
       validation: validation ?? 'upstream file copied byte for byte; onnxruntime loads it and its inputs/outputs match this entry',
-    });
+    };
+    // The product reads its model cards from these entries (src/detect/model-cards.ts): same schema on both sides.
+    BundledModelSchema.parse(entry);
+    entries.push(entry);
     console.log(`${file}: ${built.bytes.length} bytes, sha256 ${sha256(built.bytes).slice(0, 16)}…, ${Date.now() - started} ms`);
   }
   writeFileSync(MANIFEST_PATH, `${JSON.stringify({ generatedBy: 'npm run models (tools/models/build.ts)', models: entries }, null, 2)}\n`);
