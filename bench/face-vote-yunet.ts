@@ -9,7 +9,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import sharp from 'sharp';
 import type { ScoredBox } from '../src/detect/boxes.ts';
 import { SessionFactory } from '../src/detect/session.ts';
-import { RetinafaceDetector } from '../src/detect/retinaface.ts';
+import { RetinafaceDetector } from './retinaface.ts';
 import { mergeYunetPasses, YunetFaceDetector, type YunetPass } from '../src/detect/yunet.ts';
 import type { VoteOptions } from '../src/detect/yunet-decode.ts';
 import { readEvalDataset } from '../src/eval/dataset.ts';

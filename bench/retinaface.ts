@@ -1,8 +1,9 @@
+/** RetinaFace MobileNet-0.25 for bench/face-vote-yunet.ts (measured as a second vote; not shipped: it did not help). */
 import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
-import type { RgbImage } from '../types.ts';
-import { nms, type ScoredBox } from './boxes.ts';
-import type { SessionFactory } from './session.ts';
+import type { RgbImage } from '../src/types.ts';
+import { nms, type ScoredBox } from '../src/detect/boxes.ts';
+import type { SessionFactory } from '../src/detect/session.ts';
 
 /** RetinaFace MobileNet-0.25 (biubug6/Pytorch_Retinaface weights, MIT): fixed 640×640 input in this file. */
 export const RETINAFACE_MODEL_FILE = 'retinaface_mnet025_FaceDetector_640.onnx';
