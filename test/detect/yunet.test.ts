@@ -176,7 +176,7 @@ test('a mirrored pass finds the faces of the mirrored photo at the same places, 
     const image = await rgb(photo);
     const mirrored = await rgb(await sharp(photo).flop().toBuffer());
     const region = { x0: 0, y0: 0, x1: image.width, y1: image.height };
-    const strong = (boxes: { score: number }[]) => boxes.filter((b) => b.score >= 0.6);
+    const strong = <T extends { score: number }>(boxes: T[]): T[] => boxes.filter((b) => b.score >= 0.6);
     const viaFlip = strong(await yunet.passBoxes(image, { region, zoom: 2, flip: true }, true));
     const ofMirror = strong(await yunet.passBoxes(mirrored, { region, zoom: 2 }, true)).map((b) => ({ ...b, x0: image.width - b.x1, x1: image.width - b.x0 }));
     assert.equal(viaFlip.length, 3, JSON.stringify(viaFlip));
