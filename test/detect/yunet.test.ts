@@ -8,8 +8,9 @@ import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { createDetectionEngine, type DetectionEngine } from '../../src/detect/engine.ts';
 import { fetchPacks } from '../../src/detect/pack-fetch.ts';
-import { YUNET_PLANS, yunetPasses } from '../../src/detect/yunet/yunet.ts';
-import { calibrateScore, decodeYunetLevel } from '../../src/detect/yunet/yunet-decode.ts';
+import { SessionFactory } from '../../src/detect/session.ts';
+import { YUNET_PLANS, YunetFaceDetector, yunetPasses } from '../../src/detect/yunet/yunet.ts';
+import { calibrateScore, decodeYunetLevel, voteBoxes, type VoteOptions } from '../../src/detect/yunet/yunet-decode.ts';
 import { ModelsUnavailableError } from '../../src/errors.ts';
 import { DEFAULT_THRESHOLDS, type Box, type RgbImage } from '../../src/types.ts';
 import { MODELS_EXTRA } from '../helpers/fixtures.ts';
@@ -122,8 +123,12 @@ test('the operating score maps to the default face threshold, monotonically', ()
 
 test('search plan: 2× on small photos, 2× in one piece at 1080p, native tiles of bounded size at 12 MP', () => {
   const small = yunetPasses(400, 300, YUNET_PLANS.balanced);
-  assert.deepEqual(small.map((p) => p.zoom), [1, 2]);
-  assert.deepEqual(yunetPasses(1920, 1080, YUNET_PLANS.balanced).map((p) => p.zoom), [1, 2]);
+  // Large faces at 0.5×; the 2× pass and its mirror image, voted together.
+  assert.deepEqual(small.map((p) => [p.zoom, !!p.flip, p.vote]), [[0.5, false, undefined], [2, false, 0], [2, true, 0]]);
+  assert.deepEqual(small.map((p) => Math.round(p.minFace ?? 0)), [128, 0, 0]);
+  const hd = yunetPasses(1920, 1080, YUNET_PLANS.balanced);
+  assert.deepEqual(hd.map((p) => p.zoom), [0.5, 2], '1080p at 2× is 8.3 MP of input: no mirrored pass');
+  assert.ok(hd.every((p) => p.vote === undefined && !p.flip));
   assert.deepEqual(yunetPasses(1920, 1080, YUNET_PLANS.fast).map((p) => Math.round(p.zoom * 100) / 100), [1.1]);
   const large = yunetPasses(4000, 3000, YUNET_PLANS.balanced);
   assert.equal(large[0]!.zoom, 1024 / 4000, 'overview pass for faces larger than the overlap');
@@ -131,4 +136,57 @@ test('search plan: 2× on small photos, 2× in one piece at 1080p, native tiles 
   assert.ok(tiles.length >= 4 && tiles.every((t) => t.zoom === 1 && t.region.x1 - t.region.x0 <= 2048 && t.region.y1 - t.region.y0 <= 2048));
   // The tiles cover the frame.
   for (const [x, y] of [[0, 0], [3999, 2999], [2000, 1500], [3999, 0]] as const) assert.ok(tiles.some((t) => contains(t.region, x, y)), `${x},${y}`);
+});
+
+const VOTE: VoteOptions = { iou: 0.4, combine: 'mean', agreeBonus: 0, lone: 0.8 };
+
+test('voting: a face both views saw keeps the mean score and the score-weighted box; a lone box drops by the lone factor', () => {
+  const a = [{ x0: 10, y0: 10, x1: 30, y1: 30, score: 0.8 }, { x0: 100, y0: 100, x1: 110, y1: 110, score: 0.7 }];
+  const b = [{ x0: 12, y0: 10, x1: 32, y1: 30, score: 0.6 }, { x0: 200, y0: 10, x1: 220, y1: 30, score: 0.9 }];
+  const fused = voteBoxes([a, b], VOTE);
+  assert.equal(fused.length, 3);
+  const both = fused.find((f) => f.x0 < 50)!;
+  assert.ok(Math.abs(both.score - 0.7) < 1e-9);
+  // x0 = (10·0.8 + 12·0.6) / 1.4
+  assert.ok(Math.abs(both.x0 - (10 * 0.8 + 12 * 0.6) / 1.4) < 1e-9 && both.y0 === 10);
+  assert.ok(Math.abs(fused.find((f) => f.x0 === 100)!.score - 0.7 * 0.8) < 1e-9, 'seen by the first view only');
+  assert.ok(Math.abs(fused.find((f) => f.x0 === 200)!.score - 0.9 * 0.8) < 1e-9, 'seen by the second view only');
+  // Sorted best first; a strong lone box can still beat a weak shared one.
+  assert.deepEqual(fused.map((f) => f.x0), [200, both.x0, 100]);
+});
+
+test('voting: boxes below the IoU do not pair, each view gives a box at most once, one view passes through', () => {
+  const a = [{ x0: 0, y0: 0, x1: 10, y1: 10, score: 0.9 }];
+  const b = [{ x0: 6, y0: 0, x1: 16, y1: 10, score: 0.9 }, { x0: 1, y0: 0, x1: 11, y1: 10, score: 0.5 }];
+  const fused = voteBoxes([a, b], VOTE);
+  // IoU(a, b0) = 4/16 < 0.4: a pairs with b1 (IoU 9/11); b0 stays alone.
+  assert.equal(fused.length, 2);
+  assert.ok(fused.some((f) => Math.abs(f.score - 0.7) < 1e-9));
+  assert.ok(fused.some((f) => f.x0 === 6 && Math.abs(f.score - 0.72) < 1e-9));
+  assert.deepEqual(voteBoxes([a], VOTE), a);
+  const three = voteBoxes([a, [], []], { ...VOTE, combine: 'max', agreeBonus: 0.05 });
+  assert.ok(Math.abs(three[0]!.score - 0.9 * 0.8 * 0.8) < 1e-9, 'two views missed it');
+});
+
+test('a mirrored pass finds the faces of the mirrored photo at the same places, mapped back', async () => {
+  const factory = new SessionFactory({ provider: 'cpu', modelsDir: packsDir });
+  try {
+    const yunet = await YunetFaceDetector.create(factory);
+    const photo = path.join(fixtures, 'faces-group.jpg');
+    const image = await rgb(photo);
+    const mirrored = await rgb(await sharp(photo).flop().toBuffer());
+    const region = { x0: 0, y0: 0, x1: image.width, y1: image.height };
+    const strong = <T extends { score: number }>(boxes: T[]): T[] => boxes.filter((b) => b.score >= 0.6);
+    const viaFlip = strong(await yunet.passBoxes(image, { region, zoom: 2, flip: true }, true));
+    const ofMirror = strong(await yunet.passBoxes(mirrored, { region, zoom: 2 }, true)).map((b) => ({ ...b, x0: image.width - b.x1, x1: image.width - b.x0 }));
+    assert.equal(viaFlip.length, 3, JSON.stringify(viaFlip));
+    assert.equal(ofMirror.length, viaFlip.length);
+    // sharp's linear resize of a mirrored image is the mirror of the resize to within rounding: boxes within 2 px.
+    for (const b of viaFlip) assert.ok(ofMirror.some((m) => Math.abs(m.x0 - b.x0) < 2 && Math.abs(m.x1 - b.x1) < 2 && Math.abs(m.y0 - b.y0) < 2), JSON.stringify({ b, ofMirror }));
+    // And the unmirrored pass sees the same three faces.
+    const plain = strong(await yunet.passBoxes(image, { region, zoom: 2 }, true));
+    for (const b of viaFlip) assert.ok(plain.some((p) => Math.abs(p.x0 - b.x0) < 6 && Math.abs(p.y1 - b.y1) < 6), JSON.stringify({ b, plain }));
+  } finally {
+    await factory.dispose();
+  }
 });

@@ -1,4 +1,4 @@
-import type { ScoredBox } from '../boxes.ts';
+import { iou, type ScoredBox } from '../boxes.ts';
 
 export const YUNET_STRIDES = [8, 16, 32] as const;
 
@@ -45,4 +45,66 @@ function clamp01(v: number): number {
 export function calibrateScore(raw: number, operating: number, threshold: number): number {
   if (raw <= operating) return (raw / operating) * threshold;
   return threshold + ((raw - operating) / (1 - operating)) * (1 - threshold);
+}
+
+/** How boxes of passes that look at the same frame differently (mirrored, another zoom) are fused. */
+export interface VoteOptions {
+  /** Boxes of two passes at this IoU or more are one face. */
+  iou: number;
+  /** Score of a matched face: the mean of the passes' scores, or the best plus `agreeBonus` per extra pass. */
+  combine: 'mean' | 'max';
+  /** Added per pass beyond the first that saw the face (combine 'max'). */
+  agreeBonus: number;
+  /** Factor on the score for each pass that did not see the face. */
+  lone: number;
+}
+
+/**
+ * Score voting over the boxes of several passes (each already NMS'd on its own): best boxes first, each
+ * gathers the best unclaimed box of IoU ≥ `iou` from every other pass; the face's box is the score-weighted
+ * mean of its members, its score `combine`d from theirs, times `lone` for every pass that missed it.
+ * Faces that every pass sees keep high scores; a box one pass alone found drops.
+ */
+export function voteBoxes(passes: readonly (readonly ScoredBox[])[], options: VoteOptions): ScoredBox[] {
+  if (passes.length === 1) return [...passes[0]!];
+  const pool = passes.flatMap((boxes, pass) => boxes.map((box) => ({ box, pass, used: false }))).sort((a, b) => b.box.score - a.box.score);
+  const out: ScoredBox[] = [];
+  for (const seed of pool) {
+    if (seed.used) continue;
+    seed.used = true;
+    const members = [seed.box];
+    for (let pass = 0; pass < passes.length; pass++) {
+      if (pass === seed.pass) continue;
+      let best: (typeof pool)[number] | undefined;
+      let bestIou = options.iou;
+      for (const other of pool) {
+        if (other.used || other.pass !== pass) continue;
+        const v = iou(seed.box, other.box);
+        if (v >= bestIou) {
+          bestIou = v;
+          best = other;
+        }
+      }
+      if (best) {
+        best.used = true;
+        members.push(best.box);
+      }
+    }
+    let sum = 0;
+    let x0 = 0;
+    let y0 = 0;
+    let x1 = 0;
+    let y1 = 0;
+    for (const m of members) {
+      sum += m.score;
+      x0 += m.x0 * m.score;
+      y0 += m.y0 * m.score;
+      x1 += m.x1 * m.score;
+      y1 += m.y1 * m.score;
+    }
+    const combined = options.combine === 'mean' ? sum / members.length : Math.min(1, seed.box.score + options.agreeBonus * (members.length - 1));
+    const score = combined * options.lone ** (passes.length - members.length);
+    out.push({ x0: x0 / sum, y0: y0 / sum, x1: x1 / sum, y1: y1 / sum, score });
+  }
+  return out.sort((a, b) => b.score - a.score);
 }
