@@ -24,6 +24,9 @@ const FACES = fileURLToPath(new URL('../test/fixtures/faces.jpg', import.meta.ur
 const FRAMES_1080P = Number(process.env.BENCH_VIDEO_FRAMES ?? 24);
 const FRAMES_LONG = Number(process.env.BENCH_VIDEO_LONG_FRAMES ?? 1800);
 const REAL_CLIPS = fileURLToPath(new URL('../../shared/eval/videos', import.meta.url));
+const SHARED_PACKS = fileURLToPath(new URL('../../shared/models-extra', import.meta.url));
+/** The model packs the benches load: ANONYMISER_PACKS_DIR, else ../shared/models-extra when present (the YuNet pack the Docker image ships). */
+export const BENCH_PACKS_DIR: string | undefined = process.env.ANONYMISER_PACKS_DIR ?? (existsSync(SHARED_PACKS) ? SHARED_PACKS : undefined);
 
 async function makeClip(path: string, width: number, height: number, frames: number): Promise<void> {
   const { ffmpeg } = requireFfmpeg();
@@ -52,14 +55,14 @@ async function codecFloorMs(input: string, output: string): Promise<number> {
   return performance.now() - t;
 }
 
-async function timedProcess(input: string, outputDir: string, stem: string, classes: ObjectClass[], detectEvery = DEFAULT_DETECT_EVERY): Promise<{ ms: number; peakRssMb: number; result: VideoResult }> {
-  const engine = await createDetectionEngine({ classes, provider: 'cpu' });
+async function timedProcess(input: string, outputDir: string, stem: string, classes: ObjectClass[], detectEvery = DEFAULT_DETECT_EVERY): Promise<{ ms: number; peakRssMb: number; result: VideoResult; faceDetector: string | null }> {
+  const engine = await createDetectionEngine({ classes, provider: 'cpu', packsDir: BENCH_PACKS_DIR });
   let peak = process.memoryUsage().rss;
   const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 50);
   try {
     const t = performance.now();
     const result = await processVideo({ id: stem, inputPath: input, outputDir, stem, params: { ...DEFAULT_PARAMS, classes }, engine, detectEvery });
-    return { ms: performance.now() - t, peakRssMb: peak / 2 ** 20, result };
+    return { ms: performance.now() - t, peakRssMb: peak / 2 ** 20, result, faceDetector: engine.faceDetector ?? null };
   } finally {
     clearInterval(sampler);
     await engine.dispose();
@@ -157,7 +160,7 @@ export async function benchVideo(print: (line: string) => void = () => {}): Prom
     figures.coverage.push({ clip: '1080p pan', coverage: cov });
     const d = full.result.detectedFrames;
     say(
-      `video 1080p (${n} frames, faces.jpg panned; x264 ${X264_PRESET} crf ${crfFromQuality(DEFAULT_PARAMS.quality)}):`,
+      `video 1080p (${n} frames, faces.jpg panned; x264 ${X264_PRESET} crf ${crfFromQuality(DEFAULT_PARAMS.quality)}; faces by ${full.faceDetector ?? '-'}, packs ${BENCH_PACKS_DIR ?? 'none (bundled models only)'}):`,
       `  codec floor (ffmpeg decode+encode alone): ${fps(floorMs)} fps (${floorMs.toFixed(0)} ms)`,
       `  pipeline, no classes (RGB pipes only):    ${fps(passthrough.ms)} fps, ${(passthrough.ms / floorMs).toFixed(2)}x floor`,
       `  pipeline, faces + plates, every frame:    ${fps(every.ms)} fps, ${(every.ms / floorMs).toFixed(2)}x floor, peak RSS ${every.peakRssMb.toFixed(0)} MB`,
