@@ -44,7 +44,7 @@ export const DEFAULT_STRIDE_OPTIONS: StrideOptions = {
   lostCost: 40,
   searchRadius: 4,
   growthPerFrame: 0.06,
-  betweenGrowthPerFrame: Number(process.env.XBG ?? 0.03),
+  betweenGrowthPerFrame: 0.03,
 };
 
 /** Why a frame is detected ('closing': the last held frame before a scene cut or the end), or 'carry'. */
