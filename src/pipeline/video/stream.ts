@@ -4,8 +4,8 @@
 //              from both detected ends: stride.ts) → track (look-ahead);
 //   frame sink render → encode, plus per-frame metadata, while the next detected frame is detected;
 //   finalise   flush the metadata, close the encoder, move the file into place.
-// At most 2 × detectEvery + lookahead + 2 frames are alive at once (the frames waiting for the next
-// detected frame, the last closed segment being rendered, the tracker's window, one being
+// At most detectEvery + OVERLAP_FRAMES + lookahead + 2 frames are alive at once (the frames waiting
+// for the next detected frame, the end of the last closed segment, the tracker's window, one being
 // rendered/encoded, one read ahead); both pipes apply backpressure, so memory does not grow with video length.
 
 import { mkdir, rename, rm } from 'node:fs/promises';
@@ -66,6 +66,8 @@ export interface VideoStreamResult {
 }
 
 const PROGRESS_EVERY_FRAMES = 5;
+/** Frames of a closed segment kept back to be rendered and encoded while the next detected frame is detected. */
+const OVERLAP_FRAMES = 8;
 
 function abortError(signal: AbortSignal): Error {
   return signal.reason instanceof Error ? signal.reason : new DOMException('video processing was aborted', 'AbortError');
@@ -234,6 +236,11 @@ async function frameLoop(video: OpenVideo, job: VideoStreamJob, sink: FrameSink,
     }
     waiting = [];
     ready.push({ ...key, detections, carried: false });
+    // Only the last few wait to be rendered during the next detection: memory stays bounded at large strides.
+    if (ready.length > OVERLAP_FRAMES) {
+      const now = ready.splice(0, ready.length - OVERLAP_FRAMES);
+      for (const h of now) for (const done of tracker.push(h.frame, h.detections!, h.carried)) await sink.add(done);
+    }
     if (learn) stride.detected(detections);
     start = end;
   };
