@@ -11,7 +11,7 @@
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UndecodableFileError, UnsupportedCodecError, withInternal } from '../../errors.ts';
-import type { Detection, ProcessParams, RgbImage } from '../../types.ts';
+import type { Box, Detection, ProcessParams, RgbImage } from '../../types.ts';
 import type { EngineResult } from '../../detect/engine.ts';
 import type { DetectOptions } from '../../detect/types.ts';
 import { startDecoder, type FrameDecoder } from './decode.ts';
@@ -21,7 +21,7 @@ import { probeMedia, rationalToNumber, requireFfmpeg, type MediaInfo } from './f
 import { buildFrameMetadata } from '../../render/index.ts';
 import { VideoMetadataWriter } from './metadata.ts';
 import { LookaheadTracker, type TrackedFrame, type TrackerOptions } from './tracker.ts';
-import { StrideScheduler, type HeldFrame, type Keyframe, type StrideOptions } from './stride.ts';
+import { StrideScheduler, type HeldFrame, type Keyframe, type PlacedDetection, type StrideOptions } from './stride.ts';
 import { clipBox } from '../../detect/boxes.ts';
 
 export interface FrameDetector {
@@ -144,11 +144,13 @@ class FrameSink {
   private async emit(ready: TrackedFrame<RgbImage>): Promise<void> {
     const { encoder, media, metadata, fpsValue } = this.video;
     const { job, timings } = this;
-    let anonymised = ready.detections.map(() => false);
+    // A box placed by the stride is anonymised and reported grown by its uncertainty (the tracker had the estimate).
+    const detections = ready.detections.map(({ shown, ...d }: TrackedFrame<RgbImage>['detections'][number] & { shown?: Box }) => (shown ? { ...d, box: shown } : d));
+    let anonymised = detections.map(() => false);
     let renderMs = 0;
     if (encoder) {
       let t = performance.now();
-      const rendered = ready.detections.length > 0 ? await job.render(ready.payload, ready.detections, job.params) : { image: ready.payload, anonymised };
+      const rendered = detections.length > 0 ? await job.render(ready.payload, detections, job.params) : { image: ready.payload, anonymised };
       anonymised = rendered.anonymised;
       renderMs = performance.now() - t;
       timings.render! += renderMs;
@@ -165,7 +167,7 @@ class FrameSink {
         durationSeconds: (frameDetectMs + renderMs) / 1000,
         width: media.width,
         height: media.height,
-        detections: ready.detections,
+        detections,
         anonymised,
       }),
     );
@@ -202,7 +204,8 @@ async function frameLoop(video: OpenVideo, job: VideoStreamJob, sink: FrameSink,
     p.catch(() => {}); // rethrown where it is awaited
     return p;
   };
-  const clip = (ds: Detection[]) => ds.map((d) => ({ ...d, box: clipBox(d.box, width, height) })).filter((d) => d.box.x1 > d.box.x0 && d.box.y1 > d.box.y0);
+  const clip = (ds: PlacedDetection[]) =>
+    ds.map((d) => ({ ...d, box: clipBox(d.box, width, height), ...(d.shown && { shown: clipBox(d.shown, width, height) }) })).filter((d) => d.box.x1 > d.box.x0 && d.box.y1 > d.box.y0);
   /** Frames since the last detected frame, waiting for the next one. */
   let waiting: Held[] = [];
   /** Frames whose boxes are known, for the tracker and the sink. */

@@ -44,7 +44,7 @@ export const DEFAULT_STRIDE_OPTIONS: StrideOptions = {
   lostCost: 40,
   searchRadius: 4,
   growthPerFrame: 0.06,
-  betweenGrowthPerFrame: 0.03,
+  betweenGrowthPerFrame: 0.09,
 };
 
 /** Why a frame is detected ('closing': the last held frame before a scene cut or the end), or 'carry'. */
@@ -199,7 +199,7 @@ export class StrideScheduler {
    * The boxes of the frames held between two detected frames `start` and `end` (`endForward`: where
    * the boxes of `start` were tracked to on `end`), one list per held frame, in order.
    */
-  fill(start: Keyframe, held: readonly HeldFrame[], end: Keyframe, endForward: readonly Box[]): Detection[][] {
+  fill(start: Keyframe, held: readonly HeldFrame[], end: Keyframe, endForward: readonly Box[]): PlacedDetection[][] {
     return fillSegment(start, held, end, endForward, this.options);
   }
 }
@@ -236,8 +236,18 @@ function withoutMask({ mask: _mask, ...d }: Detection): Detection {
   return d;
 }
 
-export function fillSegment(start: Keyframe, held: readonly HeldFrame[], end: Keyframe, endForward: readonly Box[], o: StrideOptions): Detection[][] {
-  const out: Detection[][] = held.map(() => []);
+/**
+ * A box placed by the stride: `box` is the estimate (what the tracker links and extrapolates from),
+ * `shown` the estimate grown by its uncertainty (what is anonymised and reported).
+ */
+export type PlacedDetection = Detection & { shown?: Box };
+
+function placed(d: Detection, box: Box, fraction: number, margin: number): PlacedDetection {
+  return { ...d, box, shown: grow(box, fraction, margin) };
+}
+
+export function fillSegment(start: Keyframe, held: readonly HeldFrame[], end: Keyframe, endForward: readonly Box[], o: StrideOptions): PlacedDetection[][] {
+  const out: PlacedDetection[][] = held.map(() => []);
   if (held.length === 0) return out;
   const span = end.index - start.index;
   const margin = held[0]!.thumb?.factor ?? 1;
@@ -249,7 +259,7 @@ export function fillSegment(start: Keyframe, held: readonly HeldFrame[], end: Ke
     const d = withoutMask(a);
     if (j === undefined) {
       // Only in the earlier frame: where it was tracked to, grown with the frames since.
-      held.forEach((h, k) => out[k]!.push({ ...d, box: grow(h.forward[i] ?? a.box, o.growthPerFrame * (h.index - start.index), margin) }));
+      held.forEach((h, k) => out[k]!.push(placed(d, h.forward[i] ?? a.box, o.growthPerFrame * (h.index - start.index), margin)));
       return;
     }
     const b = end.detections[j]!;
@@ -261,7 +271,7 @@ export function fillSegment(start: Keyframe, held: readonly HeldFrame[], end: Ke
       const w = a.box.x1 - a.box.x0 + (b.box.x1 - b.box.x0 - (a.box.x1 - a.box.x0)) * t;
       const hh = a.box.y1 - a.box.y0 + (b.box.y1 - b.box.y0 - (a.box.y1 - a.box.y0)) * t;
       const near = Math.min(h.index - start.index, end.index - h.index);
-      out[k]!.push({ ...d, score: Math.min(a.score, b.score), box: grow(boxAt(f.x + err.x * t, f.y + err.y * t, w, hh), o.betweenGrowthPerFrame * near, margin) });
+      out[k]!.push(placed({ ...d, score: Math.min(a.score, b.score) }, boxAt(f.x + err.x * t, f.y + err.y * t, w, hh), o.betweenGrowthPerFrame * near, margin));
     });
   });
 
@@ -293,7 +303,7 @@ export function fillSegment(start: Keyframe, held: readonly HeldFrame[], end: Ke
           dy += vy;
         }
       }
-      out[k]!.push({ ...d, box: grow(shifted(b.box, dx, dy), o.growthPerFrame * (end.index - h.index), margin) });
+      out[k]!.push(placed(d, shifted(b.box, dx, dy), o.growthPerFrame * (end.index - h.index), margin));
     }
   });
   return out;
