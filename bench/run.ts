@@ -10,6 +10,11 @@ import { processImage, type ImageResult } from '../src/pipeline/image/index.ts';
 import { DEFAULT_PARAMS, type ObjectClass } from '../src/types.ts';
 import { makeBenchImages, type BenchImage } from './images.ts';
 import type { VideoFigures } from './video.ts';
+import { fileURLToPath } from 'node:url';
+
+const SHARED_PACKS = fileURLToPath(new URL('../../shared/models-extra', import.meta.url));
+/** ANONYMISER_PACKS_DIR, else ../shared/models-extra when present (the YuNet pack the Docker image ships). */
+const PACKS_DIR = process.env.ANONYMISER_PACKS_DIR ?? (existsSync(SHARED_PACKS) ? SHARED_PACKS : undefined);
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const CLASS_SETS: { label: string; classes: ObjectClass[] }[] = [
@@ -111,7 +116,7 @@ async function main(): Promise<void> {
       let engine: DetectionEngine;
       try {
         // ANONYMISER_PACKS_DIR (e.g. a folder filled by `anonymiser models fetch`) benches the model packs too.
-        engine = await createDetectionEngine({ classes: set.classes, provider: 'cpu', packsDir: process.env.ANONYMISER_PACKS_DIR });
+        engine = await createDetectionEngine({ classes: set.classes, provider: 'cpu', packsDir: PACKS_DIR });
       } catch (err) {
         print(`${set.label}: engine unavailable: ${(err as Error).message}`);
         continue;
@@ -131,7 +136,9 @@ async function main(): Promise<void> {
 
     // ---- video (added by the video pipeline engineer: bench/video.ts exports benchVideo(): Promise<string[]>) ----
     const videoBench = new URL('./video.ts', import.meta.url);
-    if (existsSync(videoBench)) {
+    if (process.env.BENCH_VIDEO === '0') {
+      print('video: skipped (BENCH_VIDEO=0)');
+    } else if (existsSync(videoBench)) {
       const { benchVideo } = (await import(videoBench.href)) as typeof import("./video.ts");
       const v = await benchVideo(print);
       video = v.figures;

@@ -16,7 +16,7 @@ import { promisify } from 'node:util';
 import { createDetectionEngine } from '../src/detect/engine.ts';
 import { crfFromQuality, X264_PRESET } from '../src/pipeline/video/encode-args.ts';
 import { requireFfmpeg } from '../src/pipeline/video/ffmpeg.ts';
-import { DEFAULT_DETECT_EVERY, processVideo, readVideoMetadata, type VideoResult } from '../src/pipeline/video/index.ts';
+import { DEFAULT_DETECT_EVERY, processVideo, readVideoMetadata, type FrameMetadata, type VideoResult } from '../src/pipeline/video/index.ts';
 import { DEFAULT_PARAMS, type ObjectClass } from '../src/types.ts';
 
 const run = promisify(execFile);
@@ -24,8 +24,11 @@ const FACES = fileURLToPath(new URL('../test/fixtures/faces.jpg', import.meta.ur
 const FRAMES_1080P = Number(process.env.BENCH_VIDEO_FRAMES ?? 24);
 const FRAMES_LONG = Number(process.env.BENCH_VIDEO_LONG_FRAMES ?? 1800);
 const REAL_CLIPS = fileURLToPath(new URL('../../shared/eval/videos', import.meta.url));
+const SHARED_PACKS = fileURLToPath(new URL('../../shared/models-extra', import.meta.url));
+/** The model packs the benches load: ANONYMISER_PACKS_DIR, else ../shared/models-extra when present (the YuNet pack the Docker image ships). */
+export const BENCH_PACKS_DIR: string | undefined = process.env.ANONYMISER_PACKS_DIR ?? (existsSync(SHARED_PACKS) ? SHARED_PACKS : undefined);
 
-async function makeClip(path: string, width: number, height: number, frames: number): Promise<void> {
+export async function makeClip(path: string, width: number, height: number, frames: number): Promise<void> {
   const { ffmpeg } = requireFfmpeg();
   const seconds = frames / 25;
   await run(ffmpeg, [
@@ -52,14 +55,14 @@ async function codecFloorMs(input: string, output: string): Promise<number> {
   return performance.now() - t;
 }
 
-async function timedProcess(input: string, outputDir: string, stem: string, classes: ObjectClass[], detectEvery = DEFAULT_DETECT_EVERY): Promise<{ ms: number; peakRssMb: number; result: VideoResult }> {
-  const engine = await createDetectionEngine({ classes, provider: 'cpu' });
+export async function timedProcess(input: string, outputDir: string, stem: string, classes: ObjectClass[], detectEvery = DEFAULT_DETECT_EVERY): Promise<{ ms: number; peakRssMb: number; result: VideoResult; faceDetector: string | null }> {
+  const engine = await createDetectionEngine({ classes, provider: 'cpu', packsDir: BENCH_PACKS_DIR });
   let peak = process.memoryUsage().rss;
   const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 50);
   try {
     const t = performance.now();
     const result = await processVideo({ id: stem, inputPath: input, outputDir, stem, params: { ...DEFAULT_PARAMS, classes }, engine, detectEvery });
-    return { ms: performance.now() - t, peakRssMb: peak / 2 ** 20, result };
+    return { ms: performance.now() - t, peakRssMb: peak / 2 ** 20, result, faceDetector: engine.faceDetector ?? null };
   } finally {
     clearInterval(sampler);
     await engine.dispose();
@@ -87,8 +90,8 @@ export interface StrideCoverage {
 }
 
 /** Frame by frame: how much of the area of the stride-1 boxes the stride-N boxes cover (no annotations needed). */
-async function strideCoverage(dirRef: string, stemRef: string, dirTest: string, stemTest: string, width: number, height: number, frames: number): Promise<StrideCoverage> {
-  const ref = await readVideoMetadata(dirRef, stemRef, 0, frames - 1);
+export async function strideCoverage(dirRef: string, stemRef: string, dirTest: string, stemTest: string, width: number, height: number, frames: number, keep: (d: FrameMetadata['detections'][number]) => boolean = () => true): Promise<StrideCoverage> {
+  const ref = (await readVideoMetadata(dirRef, stemRef, 0, frames - 1)).map((f) => ({ ...f, detections: f.detections.filter(keep) }));
   const got = await readVideoMetadata(dirTest, stemTest, 0, frames - 1);
   let minFrame = 1;
   let area = 0;
@@ -113,8 +116,20 @@ async function strideCoverage(dirRef: string, stemRef: string, dirTest: string, 
 
 const pct = (x: number) => `${(x * 100).toFixed(1)} %`;
 
+/**
+ * The same coverage on parts of the stride-1 boxes: faces only, and the detector's own boxes only
+ * (without the tracker's fills of stride 1: boxes coasting after, or backfilled before, a detection
+ * on one frame, which a run that detects fewer frames cannot reproduce when the detection flickers).
+ */
+async function breakdown(dir: string, stemRef: string, stemTest: string, width: number, height: number, frames: number): Promise<string> {
+  const faces = await strideCoverage(dir, stemRef, dir, stemTest, width, height, frames, (d) => d.type_label === 'face');
+  const detected = await strideCoverage(dir, stemRef, dir, stemTest, width, height, frames, (d) => d.source === 'detected');
+  const line = (c: StrideCoverage) => c.framesWithBoxes ? `min frame ${pct(c.minFrame)}, overall ${pct(c.overall)}, ${c.framesBelow98} of ${c.framesWithBoxes} frames under 98 %` : 'none';
+  return `faces ${line(faces)}; detector boxes (no stride-1 tracker fills) ${line(detected)}`;
+}
+
 /** The first `frames` frames of a clip, re-encoded near-losslessly (so that both stride runs see the same input). */
-async function trimmed(input: string, output: string, frames: number): Promise<void> {
+export async function trimmed(input: string, output: string, frames: number): Promise<void> {
   const { ffmpeg } = requireFfmpeg();
   await run(ffmpeg, ['-v', 'error', '-y', '-i', input, '-map', '0:v:0', '-frames:v', String(frames), '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '16', output]);
 }
@@ -157,12 +172,13 @@ export async function benchVideo(print: (line: string) => void = () => {}): Prom
     figures.coverage.push({ clip: '1080p pan', coverage: cov });
     const d = full.result.detectedFrames;
     say(
-      `video 1080p (${n} frames, faces.jpg panned; x264 ${X264_PRESET} crf ${crfFromQuality(DEFAULT_PARAMS.quality)}):`,
+      `video 1080p (${n} frames, faces.jpg panned; x264 ${X264_PRESET} crf ${crfFromQuality(DEFAULT_PARAMS.quality)}; faces by ${full.faceDetector ?? '-'}, packs ${BENCH_PACKS_DIR ?? 'none (bundled models only)'}):`,
       `  codec floor (ffmpeg decode+encode alone): ${fps(floorMs)} fps (${floorMs.toFixed(0)} ms)`,
       `  pipeline, no classes (RGB pipes only):    ${fps(passthrough.ms)} fps, ${(passthrough.ms / floorMs).toFixed(2)}x floor`,
       `  pipeline, faces + plates, every frame:    ${fps(every.ms)} fps, ${(every.ms / floorMs).toFixed(2)}x floor, peak RSS ${every.peakRssMb.toFixed(0)} MB`,
       `  pipeline, faces + plates, --detect-every ${stride}: ${fps(full.ms)} fps, ${(full.ms / floorMs).toFixed(2)}x floor, peak RSS ${full.peakRssMb.toFixed(0)} MB; detected ${n - d.carry} of ${n} frames (${d['scene-cut']} scene cuts, ${d.lost} lost patches)`,
       `  stride ${stride} boxes cover stride-1 boxes: min frame ${pct(cov.minFrame)}, overall ${pct(cov.overall)}, ${cov.framesBelow98} of ${cov.framesWithBoxes} frames under 98 %`,
+      `    of which: ${await breakdown(join(dir, 'out'), 'faces-plates-1', 'faces-plates', 1920, 1080, n)}`,
       `  per frame (stride ${stride}): detect ${(t.detect! / n).toFixed(0)} ms, render ${(t.render! / n).toFixed(0)} ms, encoder wait ${(t.encodeWait! / n).toFixed(0)} ms, decoder wait ${(t.decodeWait! / n).toFixed(0)} ms`,
     );
 
@@ -189,6 +205,7 @@ export async function benchVideo(print: (line: string) => void = () => {}): Prom
         }
         say(
           `  real clip ${name} (${a.result.width}×${a.result.height}, first ${a.result.frames} frames): every frame ${fps(a.ms, a.result.frames)} fps, stride ${stride} ${fps(b.ms, b.result.frames)} fps; coverage min frame ${pct(c.minFrame)}, overall ${pct(c.overall)}, ${c.framesBelow98} of ${c.framesWithBoxes} frames under 98 %`,
+          `    of which: ${await breakdown(join(dir, 'out'), `${name}-1`, `${name}-n`, a.result.width, a.result.height, a.result.frames)}`,
         );
       }
     } else {

@@ -98,8 +98,48 @@ test('a scene cut is detected at once, whatever the stride: the face of the new 
   const result = await processVideo({ id: 's2', inputPath: cut, outputDir, stem: 'cut', params: faces, engine: counter.engine, detectEvery: 30 });
   assert.equal(result.frames, 20);
   assert.equal(result.detectedFrames['scene-cut'], 1);
-  assert.equal(counter.calls(), 2, 'the first frame and the cut');
+  // The first frame, the last frame of scene A (it closes the frames held since the first), the cut, and the last frame (it closes the rest).
+  assert.equal(counter.calls(), 4, 'the first frame, the last before the cut, the cut and the last');
+  assert.equal(result.detectedFrames.closing, 2);
   const output = await decodeAllFrames(result.outputs.anonymised!, W, H);
   for (let i = 0; i < 10; i++) assertBlack(output[i]!, faceAt(10, 40), `scene A frame ${i}`);
   for (let i = 10; i < 20; i++) assertBlack(output[i]!, faceAt(150, 70), `scene B frame ${i}`);
+});
+
+test('--detect-every 5: an accelerating face is covered on every frame (boxes placed from both detected ends, not extrapolated)', async () => {
+  const { ffmpeg } = requireFfmpeg();
+  // x = 20 + 60 t + 120 t² over one second: 4 px per frame at the start, 20 px per frame at the end.
+  const accel = join(dir, 'accel.mp4');
+  const xAt = (i: number) => Math.floor(20 + 60 * (i / FPS) + 120 * (i / FPS) ** 2);
+  await run(ffmpeg, [
+    '-v', 'error', '-y',
+    '-f', 'lavfi', '-i', `color=c=0x707070:s=${W}x${H}:r=${FPS}:d=1`,
+    '-loop', '1', '-framerate', String(FPS), '-i', ASTRONAUT,
+    '-filter_complex', `[0:v]noise=alls=12:allf=t[bg];[1:v]scale=160:160[p];[bg][p]overlay=x='20+60*t+120*t*t':y=60:shortest=1,format=yuv420p[v]`,
+    '-map', '[v]', '-t', '1', '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '18', accel,
+  ]);
+  const outputDir = join(dir, 'out-accel');
+  const counter = counting();
+  const result = await processVideo({ id: 's3', inputPath: accel, outputDir, stem: 'accel', params: faces, engine: counter.engine, detectEvery: 5 });
+  assert.equal(result.frames, 15);
+  assert.ok(counter.calls() <= 5, `detector ran on ${counter.calls()} of 15 frames`);
+  const output = await decodeAllFrames(result.outputs.anonymised!, W, H);
+  output.forEach((frame, i) => assertBlack(frame, faceAt(xAt(i), 60), `frame ${i}`));
+});
+
+test('--detect-every 5: a face that appears between two detected frames is covered from the frame it appears in', async () => {
+  const { ffmpeg } = requireFfmpeg();
+  // The astronaut is pasted in at frame 7 (t = 7/15 s), standing still; frames 5 and 10 are detected by stride.
+  const appear = join(dir, 'appear.mp4');
+  await run(ffmpeg, [
+    '-v', 'error', '-y',
+    '-f', 'lavfi', '-i', `color=c=0x707070:s=${W}x${H}:r=${FPS}:d=1`,
+    '-loop', '1', '-framerate', String(FPS), '-i', ASTRONAUT,
+    '-filter_complex', `[0:v]noise=alls=12:allf=t[bg];[1:v]scale=160:160[p];[bg][p]overlay=x=120:y=50:shortest=1:enable='gte(n,7)',format=yuv420p[v]`,
+    '-map', '[v]', '-t', '1', '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '18', appear,
+  ]);
+  const outputDir = join(dir, 'out-appear');
+  const result = await processVideo({ id: 's4', inputPath: appear, outputDir, stem: 'appear', params: faces, engine, detectEvery: 5 });
+  const output = await decodeAllFrames(result.outputs.anonymised!, W, H);
+  for (let i = 7; i < 15; i++) assertBlack(output[i]!, faceAt(120, 50), `frame ${i}`);
 });

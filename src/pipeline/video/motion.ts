@@ -113,29 +113,41 @@ export interface Match {
   cost: number;
 }
 
+/** A shift is scored on the template samples inside the frame; it needs at least this share of them. */
+const MIN_INSIDE = 0.5;
+
 /**
  * Searches shifts within `radius` thumbnail pixels around `around` (thumbnail pixels, the predicted
- * shift) for the smallest mean absolute difference. Shifts that put the patch outside the frame are skipped.
+ * shift) for the smallest mean absolute difference. A shift that puts part of the patch outside the
+ * frame is scored on the part inside (a face leaving or entering at an edge is still followed), and
+ * skipped when less than half of it is inside.
  */
 export function matchTemplate(t: GreyThumb, tpl: Template, around: { dx: number; dy: number }, radius: number): Match | null {
   const cx = Math.round(around.dx);
   const cy = Math.round(around.dy);
-  const spanX = (tpl.cols - 1) * tpl.step;
-  const spanY = (tpl.rows - 1) * tpl.step;
+  const need = Math.max(1, Math.ceil(tpl.values.length * MIN_INSIDE));
   let best: Match | null = null;
   let bestDist = Infinity;
   for (let sy = cy - radius; sy <= cy + radius; sy++) {
     const y0 = tpl.y + sy;
-    if (y0 < 0 || y0 + spanY >= t.height) continue;
+    // Rows [r0, r1) of the template are inside the frame.
+    const r0 = Math.max(0, Math.ceil(-y0 / tpl.step));
+    const r1 = Math.min(tpl.rows, Math.ceil((t.height - y0) / tpl.step));
+    if (r1 <= r0) continue;
     for (let sx = cx - radius; sx <= cx + radius; sx++) {
       const x0 = tpl.x + sx;
-      if (x0 < 0 || x0 + spanX >= t.width) continue;
+      const c0 = Math.max(0, Math.ceil(-x0 / tpl.step));
+      const c1 = Math.min(tpl.cols, Math.ceil((t.width - x0) / tpl.step));
+      if (c1 <= c0) continue;
+      const n = (r1 - r0) * (c1 - c0);
+      if (n < need) continue;
       let sad = 0;
-      for (let r = 0, o = 0; r < tpl.rows; r++) {
+      for (let r = r0; r < r1; r++) {
         const row = (y0 + r * tpl.step) * t.width + x0;
-        for (let c = 0; c < tpl.cols; c++, o++) sad += Math.abs(tpl.values[o]! - t.data[row + c * tpl.step]!);
+        const o = r * tpl.cols;
+        for (let c = c0; c < c1; c++) sad += Math.abs(tpl.values[o + c]! - t.data[row + c * tpl.step]!);
       }
-      const cost = sad / tpl.values.length;
+      const cost = sad / n;
       const dist = (sx - cx) ** 2 + (sy - cy) ** 2;
       // Ties go to the shift nearest the prediction.
       if (!best || cost < best.cost - 1e-9 || (Math.abs(cost - best.cost) <= 1e-9 && dist < bestDist)) {

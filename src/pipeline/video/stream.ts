@@ -1,15 +1,17 @@
 // The streaming video pipeline, as four steps with the cancellation checked between them:
 //   open       probe (unless the task already holds the upload's probe), start decoder and encoder;
-//   frame loop decode → detect (every Nth frame, boxes carried between: stride.ts) → track (look-ahead);
-//   frame sink render → encode, plus per-frame metadata, overlapping the next frame's detection;
+//   frame loop decode → detect (every Nth frame; the frames between are held and their boxes placed
+//              from both detected ends: stride.ts) → track (look-ahead);
+//   frame sink render → encode, plus per-frame metadata, while the next detected frame is detected;
 //   finalise   flush the metadata, close the encoder, move the file into place.
-// At most lookahead + 3 frames are alive at once (the tracker's window, one being rendered/encoded,
-// one being detected, one being read ahead); both pipes apply backpressure, so memory does not grow with video length.
+// At most detectEvery + OVERLAP_FRAMES + lookahead + 2 frames are alive at once (the frames waiting
+// for the next detected frame, the end of the last closed segment, the tracker's window, one being
+// rendered/encoded, one read ahead); both pipes apply backpressure, so memory does not grow with video length.
 
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UndecodableFileError, UnsupportedCodecError, withInternal } from '../../errors.ts';
-import type { Detection, ProcessParams, RgbImage } from '../../types.ts';
+import type { Box, Detection, ProcessParams, RgbImage } from '../../types.ts';
 import type { EngineResult } from '../../detect/engine.ts';
 import type { DetectOptions } from '../../detect/types.ts';
 import { startDecoder, type FrameDecoder } from './decode.ts';
@@ -19,7 +21,7 @@ import { probeMedia, rationalToNumber, requireFfmpeg, type MediaInfo } from './f
 import { buildFrameMetadata } from '../../render/index.ts';
 import { VideoMetadataWriter } from './metadata.ts';
 import { LookaheadTracker, type TrackedFrame, type TrackerOptions } from './tracker.ts';
-import { StrideScheduler, type StrideOptions } from './stride.ts';
+import { StrideScheduler, type HeldFrame, type Keyframe, type PlacedDetection, type StrideOptions } from './stride.ts';
 import { clipBox } from '../../detect/boxes.ts';
 
 export interface FrameDetector {
@@ -64,6 +66,8 @@ export interface VideoStreamResult {
 }
 
 const PROGRESS_EVERY_FRAMES = 5;
+/** Frames of a closed segment kept back to be rendered and encoded while the next detected frame is detected. */
+const OVERLAP_FRAMES = 8;
 
 function abortError(signal: AbortSignal): Error {
   return signal.reason instanceof Error ? signal.reason : new DOMException('video processing was aborted', 'AbortError');
@@ -140,11 +144,13 @@ class FrameSink {
   private async emit(ready: TrackedFrame<RgbImage>): Promise<void> {
     const { encoder, media, metadata, fpsValue } = this.video;
     const { job, timings } = this;
-    let anonymised = ready.detections.map(() => false);
+    // A box placed by the stride is anonymised and reported grown by its uncertainty (the tracker had the estimate).
+    const detections = ready.detections.map(({ shown, ...d }: TrackedFrame<RgbImage>['detections'][number] & { shown?: Box }) => (shown ? { ...d, box: shown } : d));
+    let anonymised = detections.map(() => false);
     let renderMs = 0;
     if (encoder) {
       let t = performance.now();
-      const rendered = ready.detections.length > 0 ? await job.render(ready.payload, ready.detections, job.params) : { image: ready.payload, anonymised };
+      const rendered = detections.length > 0 ? await job.render(ready.payload, detections, job.params) : { image: ready.payload, anonymised };
       anonymised = rendered.anonymised;
       renderMs = performance.now() - t;
       timings.render! += renderMs;
@@ -161,7 +167,7 @@ class FrameSink {
         durationSeconds: (frameDetectMs + renderMs) / 1000,
         width: media.width,
         height: media.height,
-        detections: ready.detections,
+        detections,
         anonymised,
       }),
     );
@@ -170,7 +176,21 @@ class FrameSink {
   }
 }
 
-/** Step 2: decode → detect or carry → track, handing finished frames to the sink. */
+/** A decoded frame waiting for the detection that closes its segment (look-ahead), or ready for the tracker. */
+interface Held {
+  index: number;
+  frame: RgbImage;
+  thumb: HeldFrame['thumb'];
+  forward: HeldFrame['forward'];
+  detections?: Detection[];
+  carried?: boolean;
+}
+
+/**
+ * Step 2: decode → plan → detect every Nth frame → fill the frames between from both ends (look-ahead)
+ * → track, handing finished frames to the sink. The frames of the last closed segment are rendered while
+ * the next detected frame is detected (the detection is started first, the sink fed while it runs).
+ */
 async function frameLoop(video: OpenVideo, job: VideoStreamJob, sink: FrameSink, stride: StrideScheduler, timings: Timings): Promise<void> {
   const { media } = video;
   const { width, height } = media;
@@ -184,6 +204,58 @@ async function frameLoop(video: OpenVideo, job: VideoStreamJob, sink: FrameSink,
     p.catch(() => {}); // rethrown where it is awaited
     return p;
   };
+  const clip = (ds: PlacedDetection[]) =>
+    ds.map((d) => ({ ...d, box: clipBox(d.box, width, height), ...(d.shown && { shown: clipBox(d.shown, width, height) }) })).filter((d) => d.box.x1 > d.box.x0 && d.box.y1 > d.box.y0);
+  /** Frames since the last detected frame, waiting for the next one. */
+  let waiting: Held[] = [];
+  /** Frames whose boxes are known, for the tracker and the sink. */
+  let ready: Held[] = [];
+  let start: Keyframe | null = null;
+
+  const feed = async () => {
+    const out = ready;
+    ready = [];
+    for (const h of out) for (const done of tracker.push(h.frame, h.detections!, h.carried)) await sink.add(done);
+  };
+
+  /** Detects `key` (the frame planned last, or the last waiting one when `closing`) and fills the frames waiting before it. */
+  const detectKey = async (key: Held, learn: boolean) => {
+    let t = performance.now();
+    const detecting = job.detector.detect(key.frame, detectOptions);
+    detecting.catch(() => {}); // awaited below
+    let spent = performance.now() - t;
+    await feed(); // renders and encodes the previous segment while the detection runs (once it runs off the JS thread)
+    t = performance.now();
+    const detections = (await detecting).detections;
+    spent += performance.now() - t;
+    timings.detect! += spent;
+    sink.detectMs.set(key.index, spent);
+    const end: Keyframe = { index: key.index, detections, thumb: key.thumb };
+    if (start && waiting.length > 0) {
+      const boxes = stride.fill(start, waiting, end, key.forward);
+      waiting.forEach((h, k) => ready.push({ ...h, detections: clip(boxes[k]!), carried: true }));
+    } else {
+      ready.push(...waiting.map((h) => ({ ...h, detections: [], carried: true })));
+    }
+    waiting = [];
+    ready.push({ ...key, detections, carried: false });
+    // Only the last few wait to be rendered during the next detection: memory stays bounded at large strides.
+    if (ready.length > OVERLAP_FRAMES) {
+      const now = ready.splice(0, ready.length - OVERLAP_FRAMES);
+      for (const h of now) for (const done of tracker.push(h.frame, h.detections!, h.carried)) await sink.add(done);
+    }
+    if (learn) stride.detected(detections);
+    start = end;
+  };
+
+  /** The frames waiting without a later detected frame (before a cut, at the end): the last of them is detected. */
+  const close = async () => {
+    const last = waiting.pop();
+    if (!last) return;
+    stride.closing();
+    await detectKey(last, false);
+  };
+
   let ahead = read();
   for (let index = 0; ; index++) {
     let t = performance.now();
@@ -201,20 +273,21 @@ async function frameLoop(video: OpenVideo, job: VideoStreamJob, sink: FrameSink,
     if (next.done) break;
     ahead = read();
     t = performance.now();
-    const carry = stride.plan(next.value) === 'carry';
-    let detections: Detection[];
-    if (carry) {
-      detections = stride.carry().map((d) => ({ ...d, box: clipBox(d.box, width, height) })).filter((d) => d.box.x1 > d.box.x0 && d.box.y1 > d.box.y0);
-    } else {
-      detections = (await job.detector.detect(next.value, detectOptions)).detections;
-      stride.detected(detections);
+    const decision = stride.plan(next.value);
+    const held: Held = { index, frame: next.value, thumb: stride.thumb, forward: stride.forward() };
+    const planMs = performance.now() - t;
+    timings.detect! += planMs;
+    if (decision === 'carry') {
+      sink.detectMs.set(index, planMs);
+      waiting.push(held);
+      continue;
     }
-    const spent = performance.now() - t;
-    timings.detect! += spent;
-    sink.detectMs.set(index, spent);
-    for (const ready of tracker.push(next.value, detections, carry)) await sink.add(ready);
+    if (decision === 'scene-cut') await close();
+    await detectKey(held, true);
   }
-  for (const ready of tracker.flush()) await sink.add(ready);
+  await close();
+  await feed();
+  for (const done of tracker.flush()) await sink.add(done);
   await sink.drain();
 }
 

@@ -11,7 +11,7 @@
 
 import type { Box, Detection } from '../../types.ts';
 
-/** 'tracked': carried from the last detected frame by the detection stride (stride.ts), not detected on this frame. */
+/** 'tracked': placed by the detection stride (stride.ts) between two detected frames (or tracked from one), not detected on this frame. */
 export type BoxSource = 'detected' | 'tracked' | 'interpolated' | 'predicted' | 'backfilled';
 
 export interface TrackedDetection extends Detection {
