@@ -112,7 +112,9 @@ async function main(): Promise<void> {
     print(`load average at start ${loadAtStart.map((l) => l.toFixed(1)).join(' ')} on ${cpus().length} cores (the machine is shared: figures are medians)`);
     print(`image pipeline benchmark, CPU, median of ${RUNS} timed runs after one warm-up (BENCH_RUNS to change); method blur, save-mask all`);
     print(`inputs made from test/fixtures/faces.jpg (public domain/CC0): 12 MP = scaled to 2000 px and tiled 2×3; 1080p = scaled to cover`);
-    for (const set of CLASS_SETS) {
+    // BENCH_SETS="all four" (comma-separated labels) benches only those class sets.
+    const onlySets = process.env.BENCH_SETS?.split(',').map((s) => s.trim());
+    for (const set of CLASS_SETS.filter((s) => !onlySets || onlySets.includes(s.label))) {
       let engine: DetectionEngine;
       try {
         // ANONYMISER_PACKS_DIR (e.g. a folder filled by `anonymiser models fetch`) benches the model packs too.

@@ -37,6 +37,8 @@ export interface CreateEngineOptions {
   /** Default auto: YuNet when the `yunet` pack is installed. */
   faceDetector?: FaceDetectorChoice;
   threads?: number;
+  /** Sessions in worker threads (default true); false runs onnxruntime on the calling thread. */
+  sessionWorkers?: boolean;
   /** Work spent on faces in frames over 1024 px (default balanced). */
   faceSearch?: FaceSearch;
   /** --detect-every, handed to the video pipeline with the engine. */

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
 import { ModelsUnavailableError } from '../errors.ts';
+import { WorkerSession } from './session-worker.ts';
 import type { ExecutionProviderChoice } from './types.ts';
 
 export type ActiveProvider = 'cpu' | 'cuda' | 'tensorrt';
@@ -15,10 +16,32 @@ export interface SessionFactoryOptions {
   modelsDir?: string;
   /** Folder of downloaded model packs (`anonymiser models fetch`), searched after modelsDir; default: modelsDir. */
   packsDir?: string;
-  /** Intra-op threads per session; onnxruntime picks one per core when left out. */
+  /** Intra-op threads per session, for every model; left out: MODEL_THREADS, else one per core (onnxruntime's choice). */
   threads?: number;
+  /**
+   * Each session in its own worker thread (default), so that runs of different models overlap with each other
+   * and with the caller's work; false keeps onnxruntime on the calling thread (run() then blocks it).
+   */
+  sessionWorkers?: boolean;
   log?: EngineLog;
 }
+
+/**
+ * Intra-op threads per model file when the sessions run in workers (on CPU) and `threads` is not given.
+ * Two stages run at the same time on a 2-core machine (faces beside persons+vehicles), so a session that
+ * shares the cores with another gets one thread: more threads than cores make onnxruntime's pools wait on
+ * each other. Models not listed get onnxruntime's default (one per core). From bench/session-threads.ts: 12 MP,
+ * all four classes, CPU per image 5.9 s in-thread, 5.6 s in workers at 2 threads each, 4.1 s at 1 thread each,
+ * 3.8 s with this table (machine loaded 6-10×, so wall times were not comparable there; see the lead's report).
+ */
+export const MODEL_THREADS: Record<string, number> = {
+  // Beside each other: faces (YuNet) ‖ persons+vehicles (NanoDet, then the selfie masks).
+  'yunet_n_dynamic.onnx': 1,
+  'nanodet_coco.onnx': 1,
+  'selfie_segmentation.onnx': 1,
+  // Plates run after both (they need the vehicle boxes), alone: both cores.
+  'ppocr_v4_det.onnx': 2,
+};
 
 export interface LoadedSession {
   session: ort.InferenceSession;
@@ -81,11 +104,29 @@ export class SessionFactory {
   private async create(fileName: string): Promise<LoadedSession> {
     const file = this.modelPath(fileName);
     if (!existsSync(file)) throw new ModelsUnavailableError(`model file not found: ${file}`);
+    const worker = this.options.sessionWorkers === false ? undefined : WorkerSession.start();
+    try {
+      return await this.createOn(worker, fileName, file);
+    } catch (err) {
+      await worker?.release();
+      throw err;
+    }
+  }
+
+  /** Session options are made per attempt: the thread count depends on the provider (GPU runs need few CPU threads). */
+  private async open(worker: WorkerSession | undefined, file: string, fileName: string, providers: string[]): Promise<ort.InferenceSession> {
+    const options = this.sessionOptions(providers, fileName, worker !== undefined);
+    if (!worker) return ort.InferenceSession.create(file, options);
+    await worker.load(file, options);
+    return worker;
+  }
+
+  private async createOn(worker: WorkerSession | undefined, fileName: string, file: string): Promise<LoadedSession> {
     const wanted = acceleratorFor(this.options.provider);
     if (wanted && !this.acceleratorFailed) {
       try {
         // TensorRT hands the nodes it cannot build to the next provider: CUDA keeps them on the GPU (no copies to the host).
-        const session = await ort.InferenceSession.create(file, this.sessionOptions(wanted === 'tensorrt' ? ['tensorrt', 'cuda', 'cpu'] : [wanted, 'cpu']));
+        const session = await this.open(worker, file, fileName, wanted === 'tensorrt' ? ['tensorrt', 'cuda', 'cpu'] : [wanted, 'cpu']);
         return { session, provider: wanted };
       } catch (err) {
         // Remember the failure so that the next model does not pay for (and log) the same attempt.
@@ -96,20 +137,21 @@ export class SessionFactory {
       }
     }
     try {
-      const session = await ort.InferenceSession.create(file, this.sessionOptions(['cpu']));
+      const session = await this.open(worker, file, fileName, ['cpu']);
       return { session, provider: 'cpu' };
     } catch (err) {
       throw new ModelsUnavailableError(`cannot load ${fileName}: ${firstLine(err)}`);
     }
   }
 
-  private sessionOptions(providers: string[]): ort.InferenceSession.SessionOptions {
+  private sessionOptions(providers: string[], fileName: string, inWorker: boolean): ort.InferenceSession.SessionOptions {
+    const threads = this.options.threads || (inWorker && providers[0] === 'cpu' ? MODEL_THREADS[fileName] : undefined);
     return {
       executionProviders: providers,
       graphOptimizationLevel: 'all',
       // onnxruntime warns about unused initialisers left by the converters; errors still surface.
       logSeverityLevel: 3,
-      ...(this.options.threads ? { intraOpNumThreads: this.options.threads, interOpNumThreads: 1 } : {}),
+      ...(threads ? { intraOpNumThreads: threads, interOpNumThreads: 1 } : {}),
     };
   }
 }
