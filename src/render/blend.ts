@@ -13,24 +13,30 @@ export function blendInto(
   effectY: number,
   effectWidth: number,
 ): void {
+  // Fields in locals before the loops (see render/masks.ts): V8 then keeps them in registers.
   const dst = out.data;
-  for (let row = 0; row < alpha.height; row++) {
+  const data = alpha.data;
+  const w = alpha.width;
+  const h = alpha.height;
+  const outWidth = out.width;
+  for (let row = 0; row < h; row++) {
     const y = alpha.y + row;
-    let a = row * alpha.width;
-    let d = (y * out.width + alpha.x) * 3;
+    let a = row * w;
+    const end = a + w;
+    let d = (y * outWidth + alpha.x) * 3;
     let e = ((y - effectY) * effectWidth + (alpha.x - effectX)) * 3;
-    for (let col = 0; col < alpha.width; col++, a++, d += 3, e += 3) {
-      const k = alpha.data[a];
+    for (; a < end; a++, d += 3, e += 3) {
+      const k = data[a]!;
       if (k === 0) continue;
       if (k === 255) {
-        dst[d] = effect[e];
-        dst[d + 1] = effect[e + 1];
-        dst[d + 2] = effect[e + 2];
+        dst[d] = effect[e]!;
+        dst[d + 1] = effect[e + 1]!;
+        dst[d + 2] = effect[e + 2]!;
         continue;
       }
-      dst[d] += ((effect[e] - dst[d]) * k + 127) / 255;
-      dst[d + 1] += ((effect[e + 1] - dst[d + 1]) * k + 127) / 255;
-      dst[d + 2] += ((effect[e + 2] - dst[d + 2]) * k + 127) / 255;
+      dst[d] += ((effect[e]! - dst[d]!) * k + 127) / 255;
+      dst[d + 1] += ((effect[e + 1]! - dst[d + 1]!) * k + 127) / 255;
+      dst[d + 2] += ((effect[e + 2]! - dst[d + 2]!) * k + 127) / 255;
     }
   }
 }

@@ -1,6 +1,6 @@
 // Binary and instance segmentation masks as PNG (Celantur's encodings), and their downscaling.
 import sharp from 'sharp';
-import type { ObjectClass } from '../types.ts';
+import type { ObjectClass, ObjectMask } from '../types.ts';
 import { MASK_THRESHOLD, type Coverage } from './coverage.ts';
 import type { ObjectPlan } from './plan.ts';
 
@@ -35,6 +35,40 @@ async function encodeRaw(data: Uint8Array, width: number, height: number, channe
   return img.png(MASK_PNG).toBuffer();
 }
 
+// The two fills below are the masks' only per-pixel work (12 MP with persons: ~9 M alpha pixels). Every field is
+// read into a local before the loops, so that V8 keeps the typed arrays and bounds in registers: the same loops
+// reading alpha.data and alpha.width inside cost 3-4x more CPU.
+
+/** 255 in `bin` (a frame-wide plane `frameWidth` px wide) where the object's alpha reaches MASK_THRESHOLD. */
+function markBinary(bin: Uint8Array, frameWidth: number, alpha: ObjectMask): void {
+  const data = alpha.data;
+  const w = alpha.width;
+  const h = alpha.height;
+  for (let row = 0; row < h; row++) {
+    let a = row * w;
+    const end = a + w;
+    let p = (alpha.y + row) * frameWidth + alpha.x;
+    for (; a < end; a++, p++) if (data[a]! >= MASK_THRESHOLD) bin[p] = 255;
+  }
+}
+
+/** G = id and B |= bit in packed RGB `rgb` where the object's alpha reaches MASK_THRESHOLD. */
+function markInstance(rgb: Uint8Array, frameWidth: number, alpha: ObjectMask, id: number, bit: number): void {
+  const data = alpha.data;
+  const w = alpha.width;
+  const h = alpha.height;
+  for (let row = 0; row < h; row++) {
+    let a = row * w;
+    const end = a + w;
+    let p = ((alpha.y + row) * frameWidth + alpha.x) * 3;
+    for (; a < end; a++, p += 3) {
+      if (data[a]! < MASK_THRESHOLD) continue;
+      rgb[p + 1] = id;
+      rgb[p + 2] |= bit;
+    }
+  }
+}
+
 /** 1-channel PNG: 255 where a pixel is anonymised (at least half effect), 0 elsewhere, ignores included. */
 export async function encodeBinaryMask(source: ObjectPlan | Coverage, maskScale = 100): Promise<Buffer> {
   if (!('objects' in source)) {
@@ -44,13 +78,7 @@ export async function encodeBinaryMask(source: ObjectPlan | Coverage, maskScale 
   }
   // Straight from the objects' regions: no pass over the whole frame.
   const bin = new Uint8Array(source.width * source.height);
-  for (const { alpha } of source.objects) {
-    for (let row = 0; row < alpha.height; row++) {
-      let a = row * alpha.width;
-      let p = (alpha.y + row) * source.width + alpha.x;
-      for (let col = 0; col < alpha.width; col++, a++, p++) if (alpha.data[a] >= MASK_THRESHOLD) bin[p] = 255;
-    }
-  }
+  for (const { alpha } of source.objects) markBinary(bin, source.width, alpha);
   return encodeRaw(bin, source.width, source.height, 1, maskScale);
 }
 
@@ -62,19 +90,7 @@ export async function encodeInstanceMask(plan: ObjectPlan, maskScale = 100): Pro
   const { width, height } = plan;
   const rgb = new Uint8Array(width * height * 3);
   const byAreaDescending = [...plan.objects].sort((a, b) => b.alpha.width * b.alpha.height - a.alpha.width * a.alpha.height);
-  for (const { index, alpha } of byAreaDescending) {
-    const id = instanceId(index);
-    const bit = INSTANCE_TYPE_BITS[plan.detections[index].cls];
-    for (let row = 0; row < alpha.height; row++) {
-      let a = row * alpha.width;
-      let p = ((alpha.y + row) * width + alpha.x) * 3;
-      for (let col = 0; col < alpha.width; col++, a++, p += 3) {
-        if (alpha.data[a] < MASK_THRESHOLD) continue;
-        rgb[p + 1] = id;
-        rgb[p + 2] |= bit;
-      }
-    }
-  }
+  for (const { index, alpha } of byAreaDescending) markInstance(rgb, width, alpha, instanceId(index), INSTANCE_TYPE_BITS[plan.detections[index].cls]);
   return encodeRaw(rgb, width, height, 3, maskScale);
 }
 
