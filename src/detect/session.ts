@@ -32,7 +32,7 @@ export interface SessionFactoryOptions {
  * shares the cores with another gets one thread: more threads than cores make onnxruntime's pools wait on
  * each other. Models not listed get onnxruntime's default (one per core). From bench/session-threads.ts: 12 MP,
  * all four classes, CPU per image 5.9 s in-thread, 5.6 s in workers at 2 threads each, 4.1 s at 1 thread each,
- * 3.8 s with this table (machine loaded 6-10×, so wall times were not comparable there; see the lead's report).
+ * 3.8 s with this table (the machine was loaded 6-10×, so only the CPU times compare).
  */
 export const MODEL_THREADS: Record<string, number> = {
   // Beside each other: faces (YuNet) ‖ persons+vehicles (NanoDet, then the selfie masks).
