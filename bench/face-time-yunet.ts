@@ -11,7 +11,7 @@ import { DEFAULT_THRESHOLDS, type RgbImage } from '../src/types.ts';
 
 const [which = 'shipped', limit = '80'] = process.argv.slice(2);
 const images = (await readEvalDataset('../shared/eval')).filter((im) => im.annotated.includes('face')).slice(0, Number(limit));
-const factory = new SessionFactory({ provider: 'cpu', modelsDir: process.env.PACKS_DIR ?? '../shared/models-extra', threads: 2 });
+const factory = new SessionFactory({ provider: 'cpu', modelsDir: process.env.PACKS_DIR ?? '../shared/models-extra', threads: Number(process.env.THREADS ?? 2) });
 const yunet = await YunetFaceDetector.create(factory, 'balanced', { ...YUNET_PLANS.balanced, mirrorVoteInputPixels: which === 'previous' ? 0 : YUNET_PLANS.balanced.mirrorVoteInputPixels });
 const decoded: RgbImage[] = [];
 for (const im of images) {
