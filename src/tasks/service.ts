@@ -48,6 +48,8 @@ export interface TaskServiceOptions {
   leaseMs?: number;
   /** How often the queue is polled for work queued by other replicas (default: lease / 3, at most 1 s). */
   pollMs?: number;
+  /** How long shutdown waits for aborted tasks to stop before it returns (default 5000 ms); what is left runs again at the next start. */
+  abortWaitMs?: number;
   /** The files; default: folders inputDir and outputDir. */
   files?: FileStorage;
   /** Called on task events, for metrics (src/metrics.ts). */
@@ -477,7 +479,7 @@ export class TaskService {
     const timedOut = await Promise.race([idle().then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), graceMs).unref())]);
     if (timedOut) {
       for (const [, c] of this.running) c.abort(new AppError(503, 'shutting_down', 'the server is shutting down'));
-      await Promise.race([idle(), new Promise((r) => setTimeout(r, 5000).unref())]);
+      await Promise.race([idle(), new Promise((r) => setTimeout(r, this.opts.abortWaitMs ?? 5000).unref())]);
     }
     // Synchronous callers of tasks that stay queued learn that the task waits for the next start.
     for (const id of [...this.waiters.keys()]) {
@@ -548,7 +550,9 @@ export class TaskService {
               await this.backend.queue.release(task.id, this.replicaId);
               break;
             }
-            const p = this.execute(task);
+            // A task's bookkeeping can fail after shutdown closed the store (a pipeline that outlived the abort
+            // wait): the record stays processing under this replica, and the next start queues it again.
+            const p = this.execute(task).catch((err: unknown) => this.log.warn({ err, task: task.id }, 'could not record the end of a task; it runs again after the restart'));
             this.work.add(p);
             void p.finally(() => {
               this.work.delete(p);

@@ -73,3 +73,51 @@ test('a kept record deleted before its webhook went out gets a "deleted" deliver
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('a pipeline that outlives the wait after the shutdown aborts it does not touch the closed store; the next start runs the task again', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'anonymiser-recovery-'));
+  const unhandled: unknown[] = [];
+  const onUnhandled = (err: unknown) => unhandled.push(err);
+  process.on('unhandledRejection', onUnhandled);
+  const keepAlive = setInterval(() => undefined, 1000); // the server's sockets keep a real process alive
+  try {
+    const dbPath = join(dir, 'tasks.sqlite');
+    let backend = sqliteBackend(dbPath);
+    await backend.tasks.create({ id: 'slow', dialect: 'celantur', name: 'a.jpg', kind: 'image', mime: 'image/jpeg', params: DEFAULT_PARAMS, inputPath: join(dir, 'a.jpg'), outputDir: join(dir, 'out'), stem: 'a', webhook: null });
+    let started!: () => void;
+    const running = new Promise<void>((r) => (started = r));
+    // A pipeline step that ignores the abort for longer than shutdown waits after aborting (an inference run in flight).
+    let release!: () => void;
+    const stuck = new Promise<void>((r) => (release = r));
+    const service = new TaskService(backend, null, 'not needed', {
+      inputDir: join(dir, 'in'), outputDir: join(dir, 'out'), concurrency: 1, queueLimit: 10, pollMs: 20, abortWaitMs: 50,
+      webhook: { retries: 0, timeoutMs: 1000, backoffMs: 1 }, notifiers: new Map(),
+      run: async () => {
+        started();
+        await stuck;
+        return { outputs: {}, detectionCount: 0, timings: {} };
+      },
+    }, createLogger('silent'));
+    await service.recover();
+    await running;
+    await service.shutdown(10);
+    await backend.close(); // as the server does after shutdown
+    release(); // the pipeline comes back after the store is gone
+    await new Promise((r) => setTimeout(r, 100));
+    assert.deepEqual(unhandled, []);
+    backend = sqliteBackend(dbPath);
+    const next = new TaskService(backend, null, 'not needed', {
+      inputDir: join(dir, 'in'), outputDir: join(dir, 'out'), concurrency: 1, queueLimit: 10,
+      webhook: { retries: 0, timeoutMs: 1000, backoffMs: 1 }, notifiers: new Map(),
+      run: async () => ({ outputs: {}, detectionCount: 0, timings: {} }),
+    }, createLogger('silent'));
+    const { requeued } = await next.recover();
+    assert.equal(requeued, 1);
+    await next.shutdown(1000);
+    await backend.close();
+  } finally {
+    clearInterval(keepAlive);
+    process.off('unhandledRejection', onUnhandled);
+    await rm(dir, { recursive: true, force: true });
+  }
+});
