@@ -71,16 +71,21 @@ export function weightedNms<T extends ScoredBox>(
     const group: T[] = [];
     const rest: T[] = [];
     for (const b of remaining) (sameObject(best, b) ? group : rest).push(b);
-    let wsum = 0, x0 = 0, y0 = 0, x1 = 0, y1 = 0;
-    for (const g of group) {
-      wsum += g.score;
-      x0 += g.x0 * g.score;
-      y0 += g.y0 * g.score;
-      x1 += g.x1 * g.score;
-      y1 += g.y1 * g.score;
-    }
-    merged.push({ ...best, x0: x0 / wsum, y0: y0 / wsum, x1: x1 / wsum, y1: y1 / wsum });
+    merged.push({ ...best, ...scoreWeightedBox(group) });
     remaining = rest;
   }
   return merged;
+}
+
+/** The mean of `boxes` weighted by their scores (non-empty, scores > 0). */
+export function scoreWeightedBox(boxes: readonly ScoredBox[]): Box {
+  let wsum = 0, x0 = 0, y0 = 0, x1 = 0, y1 = 0;
+  for (const b of boxes) {
+    wsum += b.score;
+    x0 += b.x0 * b.score;
+    y0 += b.y0 * b.score;
+    x1 += b.x1 * b.score;
+    y1 += b.y1 * b.score;
+  }
+  return { x0: x0 / wsum, y0: y0 / wsum, x1: x1 / wsum, y1: y1 / wsum };
 }

@@ -1,4 +1,4 @@
-import { iou, type ScoredBox } from '../boxes.ts';
+import { iou, scoreWeightedBox, type ScoredBox } from '../boxes.ts';
 
 export const YUNET_STRIDES = [8, 16, 32] as const;
 
@@ -90,21 +90,10 @@ export function voteBoxes(passes: readonly (readonly ScoredBox[])[], options: Vo
         members.push(best.box);
       }
     }
-    let sum = 0;
-    let x0 = 0;
-    let y0 = 0;
-    let x1 = 0;
-    let y1 = 0;
-    for (const m of members) {
-      sum += m.score;
-      x0 += m.x0 * m.score;
-      y0 += m.y0 * m.score;
-      x1 += m.x1 * m.score;
-      y1 += m.y1 * m.score;
-    }
+    const sum = members.reduce((total, m) => total + m.score, 0);
     const combined = options.combine === 'mean' ? sum / members.length : Math.min(1, seed.box.score + options.agreeBonus * (members.length - 1));
     const score = combined * options.lone ** (passes.length - members.length);
-    out.push({ x0: x0 / sum, y0: y0 / sum, x1: x1 / sum, y1: y1 / sum, score });
+    out.push({ ...scoreWeightedBox(members), score });
   }
   return out.sort((a, b) => b.score - a.score);
 }
