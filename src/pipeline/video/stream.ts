@@ -212,10 +212,14 @@ async function frameLoop(video: OpenVideo, job: VideoStreamJob, sink: FrameSink,
   let ready: Held[] = [];
   let start: Keyframe | null = null;
 
+  /** Hands frames with known boxes to the tracker, and what it finishes to the sink. */
+  const track = async (frames: Held[]) => {
+    for (const h of frames) for (const done of tracker.push(h.frame, h.detections!, h.carried)) await sink.add(done);
+  };
   const feed = async () => {
     const out = ready;
     ready = [];
-    for (const h of out) for (const done of tracker.push(h.frame, h.detections!, h.carried)) await sink.add(done);
+    await track(out);
   };
 
   /** Detects `key` (the frame planned last, or the last waiting one when `closing`) and fills the frames waiting before it. */
@@ -241,8 +245,7 @@ async function frameLoop(video: OpenVideo, job: VideoStreamJob, sink: FrameSink,
     ready.push({ ...key, detections, carried: false });
     // Only the last few wait to be rendered during the next detection: memory stays bounded at large strides.
     if (ready.length > OVERLAP_FRAMES) {
-      const now = ready.splice(0, ready.length - OVERLAP_FRAMES);
-      for (const h of now) for (const done of tracker.push(h.frame, h.detections!, h.carried)) await sink.add(done);
+      await track(ready.splice(0, ready.length - OVERLAP_FRAMES));
     }
     if (learn) stride.detected(detections);
     start = end;
