@@ -13,7 +13,7 @@ interface WireTensor {
 }
 
 type ToSessionWorker =
-  | { type: 'load'; file: string; options: ort.InferenceSession.SessionOptions }
+  | { type: 'load'; file: string | Uint8Array; options: ort.InferenceSession.SessionOptions }
   | { type: 'run'; id: number; feeds: Record<string, WireTensor> }
   | { type: 'release' };
 
@@ -101,7 +101,7 @@ export class WorkerSession implements ort.InferenceSession {
   }
 
   /** Creates the session in the worker; throws (and the worker stays usable for another attempt) on failure. */
-  async load(file: string, options: ort.InferenceSession.SessionOptions): Promise<void> {
+  async load(file: string | Uint8Array, options: ort.InferenceSession.SessionOptions): Promise<void> {
     const reply = await this.request({ type: 'load', file, options });
     if (reply.type === 'load-failed') throw new SessionWorkerError(reply.message);
     if (reply.type !== 'loaded') throw new SessionWorkerError(`unexpected reply ${reply.type}`);

@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
@@ -50,6 +51,16 @@ export const MODEL_THREADS: Record<string, number> = {
  */
 const NO_ARENA = new Set(['yunet_n_dynamic.onnx', 'ppocr_v4_det.onnx']);
 
+/** A model file's path, or the bytes of a model derived from it. */
+export type ModelSource = string | Uint8Array;
+
+/** A model made from a model file's bytes when it is loaded (see SessionFactory.load). */
+export interface DerivedModel {
+  /** Names the derivation (the cache key beside the file name). */
+  name: string;
+  make(fileBytes: Uint8Array): Uint8Array;
+}
+
 export interface LoadedSession {
   session: ort.InferenceSession;
   provider: ActiveProvider;
@@ -85,12 +96,17 @@ export class SessionFactory {
     return existsSync(this.modelPath(fileName));
   }
 
-  load(fileName: string): Promise<LoadedSession> {
-    let pending = this.cache.get(fileName);
+  /**
+   * The session of a model file, created once. With `derive`, a session of a model derived from the file's bytes
+   * at load time (one per derive.name), with the file's session options: e.g. YuNet with its 2× pass folded in.
+   */
+  load(fileName: string, derive?: DerivedModel): Promise<LoadedSession> {
+    const key = derive ? `${fileName}#${derive.name}` : fileName;
+    let pending = this.cache.get(key);
     if (!pending) {
-      pending = this.create(fileName);
-      this.cache.set(fileName, pending);
-      pending.catch(() => this.cache.delete(fileName));
+      pending = this.create(fileName, derive);
+      this.cache.set(key, pending);
+      pending.catch(() => this.cache.delete(key));
     }
     return pending;
   }
@@ -108,9 +124,10 @@ export class SessionFactory {
     for (const s of sessions) if (s.status === 'fulfilled') await s.value.session.release();
   }
 
-  private async create(fileName: string): Promise<LoadedSession> {
-    const file = this.modelPath(fileName);
-    if (!existsSync(file)) throw new ModelsUnavailableError(`model file not found: ${file}`);
+  private async create(fileName: string, derive?: DerivedModel): Promise<LoadedSession> {
+    const path = this.modelPath(fileName);
+    if (!existsSync(path)) throw new ModelsUnavailableError(`model file not found: ${path}`);
+    const file = derive ? derive.make(new Uint8Array(await readFile(path))) : path;
     const worker = this.options.sessionWorkers === false ? undefined : WorkerSession.start();
     try {
       return await this.createOn(worker, fileName, file);
@@ -121,14 +138,14 @@ export class SessionFactory {
   }
 
   /** Session options are made per attempt: the thread count depends on the provider (GPU runs need few CPU threads). */
-  private async open(worker: WorkerSession | undefined, file: string, fileName: string, providers: string[]): Promise<ort.InferenceSession> {
+  private async open(worker: WorkerSession | undefined, file: ModelSource, fileName: string, providers: string[]): Promise<ort.InferenceSession> {
     const options = this.sessionOptions(providers, fileName, worker !== undefined);
-    if (!worker) return ort.InferenceSession.create(file, options);
+    if (!worker) return typeof file === 'string' ? ort.InferenceSession.create(file, options) : ort.InferenceSession.create(file, options);
     await worker.load(file, options);
     return worker;
   }
 
-  private async createOn(worker: WorkerSession | undefined, fileName: string, file: string): Promise<LoadedSession> {
+  private async createOn(worker: WorkerSession | undefined, fileName: string, file: ModelSource): Promise<LoadedSession> {
     const wanted = acceleratorFor(this.options.provider);
     if (wanted && !this.acceleratorFailed) {
       try {

@@ -3,9 +3,11 @@ import sharp from 'sharp';
 import { DEFAULT_THRESHOLDS, type Box, type Detection, type RgbImage } from '../../types.ts';
 import { clipBox, nms, overlapOfSmaller, type ScoredBox } from '../boxes.ts';
 import { integerRegion } from '../image-input.ts';
-import type { SessionFactory } from '../session.ts';
+import { OnnxWireError } from '../onnx-wire.ts';
+import type { DerivedModel, SessionFactory } from '../session.ts';
 import { cutByTileEdge } from '../tiles.ts';
 import type { Detector, DetectOptions } from '../types.ts';
+import { FOLD_ZOOM, foldUpscaleIntoFirstConv } from './yunet-fold.ts';
 import { calibrateScore, decodeYunetLevel, voteBoxes, YUNET_STRIDES, type VoteOptions } from './yunet-decode.ts';
 import { DEFAULT_FACE_OPTIONS } from '../mediapipe-face/face.ts';
 import type { FaceSearch } from '../face-ensemble/face-ensemble.ts';
@@ -21,10 +23,10 @@ export const YUNET_MODEL_FILE = 'yunet_n_dynamic.onnx';
 export const YUNET_OPERATING_SCORE = 0.6;
 /**
  * The same for frames whose upscaled pass is mirrored and voted (`mirrorVoteInputPixels`): voted scores are the mean
- * of the two views' (a face one view missed: its score × 0.8), lower than raw ones; 0.57 gives the FP/image that
- * 0.60 gives without the vote on the development set (0.40), with more coverage (bench/face-vote-yunet.ts).
+ * of the two views' (a face one view missed: its score × 0.8), lower than raw ones. On the development set 0.575 gives
+ * 0.42 FP/image with the folded 2× pass (yunet-fold.ts; 0.57 gave 0.43, 0.58 gave 0.40), see bench/face-vote-yunet.ts.
  */
-export const YUNET_VOTED_OPERATING_SCORE = 0.57;
+export const YUNET_VOTED_OPERATING_SCORE = 0.575;
 /** Raw scores below this are not decoded. */
 const YUNET_FLOOR = 0.3;
 
@@ -146,6 +148,34 @@ export async function yunetInput(image: RgbImage, region: Box, zoom: number, fli
   return { tensor: new ort.Tensor('float32', data, [1, 3, height, width]), width, height, scale: outW / rw, region: r, mirrorWidth: flip ? outW : 0 };
 }
 
+/**
+ * The input of a 2× pass for the folded model (yunet-fold.ts): the region itself, mirrored with `flip`, padded
+ * right/bottom with 0 to multiples of 16, as BGR planar 0..255. Sizes and scale are those of the 2× input it stands for.
+ */
+export function yunetFoldedInput(image: RgbImage, region: Box, flip = false): { tensor: ort.Tensor; width: number; height: number; scale: number; region: Box; mirrorWidth: number } {
+  const r = integerRegion(region, image.width, image.height);
+  const rw = r.x1 - r.x0;
+  const rh = r.y1 - r.y0;
+  const width = Math.ceil(rw / 16) * 16;
+  const height = Math.ceil(rh / 16) * 16;
+  const plane = width * height;
+  const data = new Float32Array(plane * 3);
+  const src = image.data;
+  const step = flip ? -1 : 1;
+  for (let y = 0; y < rh; y++) {
+    for (let x = 0, i = ((r.y0 + y) * image.width + r.x0) * 3, o = y * width + (flip ? rw - 1 : 0); x < rw; x++, i += 3, o += step) {
+      data[o] = src[i + 2]!;
+      data[plane + o] = src[i + 1]!;
+      data[2 * plane + o] = src[i]!;
+    }
+  }
+  const z = FOLD_ZOOM;
+  return { tensor: new ort.Tensor('float32', data, [1, 3, height, width]), width: width * z, height: height * z, scale: z, region: r, mirrorWidth: flip ? rw * z : 0 };
+}
+
+/** YuNet with its 2× enlargement folded into the first convolution (yunet-fold.ts). */
+const FOLDED_MODEL: DerivedModel = { name: 'fold-2x', make: foldUpscaleIntoFirstConv };
+
 /** Faces from YuNet-n (libfacedetection, the `yunet` model pack). */
 export class YunetFaceDetector implements Detector {
   readonly name = 'face:yunet';
@@ -154,11 +184,23 @@ export class YunetFaceDetector implements Detector {
   private constructor(
     private readonly session: ort.InferenceSession,
     private readonly plan: YunetPlan,
+    /** The same model running 2× passes on the image itself; absent when the model's first layer cannot be folded. */
+    private readonly folded: ort.InferenceSession | undefined,
   ) {}
 
-  static async create(factory: SessionFactory, search: FaceSearch = 'balanced', plan: YunetPlan = YUNET_PLANS[search], modelFile = YUNET_MODEL_FILE): Promise<YunetFaceDetector> {
+  /** `fold: false` runs 2× passes on the enlarged image (the reference the fold is checked against). */
+  static async create(factory: SessionFactory, search: FaceSearch = 'balanced', plan: YunetPlan = YUNET_PLANS[search], modelFile = YUNET_MODEL_FILE, fold = true): Promise<YunetFaceDetector> {
     const { session } = await factory.load(modelFile);
-    return new YunetFaceDetector(session, plan);
+    let folded: ort.InferenceSession | undefined;
+    if (fold) {
+      try {
+        folded = (await factory.load(modelFile, FOLDED_MODEL)).session;
+      } catch (err) {
+        // Another YuNet export (not the pack's): its 2× passes keep the enlarged image.
+        if (!(err instanceof OnnxWireError)) throw err;
+      }
+    }
+    return new YunetFaceDetector(session, plan, folded);
   }
 
   async detect(image: RgbImage, options: DetectOptions): Promise<Detection[]> {
@@ -183,8 +225,10 @@ export class YunetFaceDetector implements Detector {
   async passBoxes(image: RgbImage, pass: YunetPass, suppress = false): Promise<ScoredBox[]> {
     const found: ScoredBox[] = [];
     const isTile = pass.region.x0 > 0 || pass.region.y0 > 0 || pass.region.x1 < image.width || pass.region.y1 < image.height;
-    const input = await yunetInput(image, pass.region, pass.zoom, pass.flip);
-    const outputs = await this.session.run({ [this.session.inputNames[0]!]: input.tensor });
+    const folded = pass.zoom === FOLD_ZOOM ? this.folded : undefined;
+    const input = folded ? yunetFoldedInput(image, pass.region, pass.flip) : await yunetInput(image, pass.region, pass.zoom, pass.flip);
+    const session = folded ?? this.session;
+    const outputs = await session.run({ [session.inputNames[0]!]: input.tensor });
     const minFace = (pass.minFace ?? 0) * input.scale;
     const maxFace = (pass.maxFace ?? Number.POSITIVE_INFINITY) * input.scale;
     const m = input.mirrorWidth;
