@@ -1,7 +1,7 @@
 import type { Detection, ObjectClass, RgbImage } from '../types.ts';
 import { clipBox } from './boxes.ts';
 import type { FaceSearch } from './face-ensemble/face-ensemble.ts';
-import type { DetectorPlugin, DetectorStage, StageInputs } from './plugin.ts';
+import type { DetectorPlugin, DetectorStage, PendingInputs, StageInputs } from './plugin.ts';
 import { detectorFor, REGISTRY, type Registry } from './registry.ts';
 import { SessionFactory, type ActiveProvider, type EngineLog } from './session.ts';
 import type { DetectOptions, ExecutionProviderChoice, FaceDetectorChoice } from './types.ts';
@@ -141,11 +141,17 @@ class Engine implements DetectionEngine {
       if (pending) return pending;
       pending = (async () => {
         const inputs: StageInputs = {};
+        const pending: PendingInputs = {};
         for (const need of l.plugin.needs) {
           const p = this.providerOf(need.cls);
           if (!p || !active.includes(p)) continue;
           const floor = handOver(need.cls, need.minScore);
-          inputs[need.cls] = (await run(p)).filter((d) => d.cls === need.cls && d.score >= floor);
+          const given = run(p).then((found) => found.filter((d) => d.cls === need.cls && d.score >= floor));
+          if (need.early) {
+            // The stage may fail before it awaits this; the provider's own failure still rejects the call.
+            given.catch(() => {});
+            pending[need.cls] = given;
+          } else inputs[need.cls] = await given;
         }
         const needed = consumers(l);
         const asked = l.plugin.classes.filter((c) => wanted.includes(c) || needed.some((n) => n.cls === c));
@@ -153,7 +159,7 @@ class Engine implements DetectionEngine {
         for (const n of needed) thresholds[n.cls] = Math.min(thresholds[n.cls], handOver(n.cls, n.minScore));
         const start = performance.now();
         try {
-          return await l.stage.run(image, { classes: asked, thresholds }, inputs);
+          return await l.stage.run(image, { classes: asked, thresholds }, inputs, pending);
         } finally {
           timings[l.plugin.stage] = (timings[l.plugin.stage] ?? 0) + (performance.now() - start);
         }
@@ -161,7 +167,8 @@ class Engine implements DetectionEngine {
       running.set(l, pending);
       return pending;
     };
-    // Stages whose needs are met run concurrently (faces beside persons and vehicles; plates and masks once those are found).
+    // Stages whose needs are met run concurrently (faces beside persons and vehicles; person masks once those are found;
+    // plates at once, their vehicle crops once the vehicles are found).
     const found = await Promise.all(active.map(run));
     const byStage = new Map(active.map((l, i) => [l, found[i]!]));
     const detections = this.loaded.flatMap((l) => byStage.get(l) ?? []).filter((d) => wanted.includes(d.cls));

@@ -25,10 +25,19 @@ export interface PluginNeed {
    * the class, if lower), so that a stage can use boxes the user does not want anonymised.
    */
   minScore?: number;
+  /**
+   * The stage starts at once, beside the provider, and gets this need's detections as a promise in
+   * `pending` (plates run their whole-frame pass while the vehicles are searched; only the vehicle
+   * crops wait for them). Its timing then includes the wait.
+   */
+  early?: boolean;
 }
 
 /** What the engine passes a stage: the detections of each class it needs (absent: no provider ran). */
 export type StageInputs = Partial<Record<ObjectClass, Detection[]>>;
+
+/** The detections of a stage's `early` needs, still to come (absent: no provider runs). */
+export type PendingInputs = Partial<Record<ObjectClass, Promise<Detection[]>>>;
 
 /** A loaded plugin, as the engine runs it. */
 export interface DetectorStage {
@@ -38,7 +47,7 @@ export interface DetectorStage {
    * Detections of the classes asked (`options.classes`, a subset of the plugin's). A refiner changes
    * the detections of `inputs` in place and returns none.
    */
-  run(image: RgbImage, options: DetectOptions, inputs: StageInputs): Promise<Detection[]>;
+  run(image: RgbImage, options: DetectOptions, inputs: StageInputs, pending?: PendingInputs): Promise<Detection[]>;
 }
 
 export interface PluginOptions {

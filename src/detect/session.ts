@@ -33,19 +33,21 @@ export interface SessionFactoryOptions {
  * shares the cores with another gets one thread: more threads than cores make onnxruntime's pools wait on
  * each other. Models not listed get onnxruntime's default (one per core). From bench/session-threads.ts: 12 MP,
  * all four classes, CPU per image 5.9 s in-thread, 5.6 s in workers at 2 threads each, 4.1 s at 1 thread each,
- * 3.8 s with this table (the machine was loaded 6-10×, so only the CPU times compare).
+ * 3.8 s with this table (the machine was loaded 6-10×, so only the CPU times compare). PP-OCR had two threads while
+ * it ran after both; since its whole-frame pass runs beside them it has one: 1080p faces + plates, whole process
+ * 0.88× the CPU of two threads (median of 4 paired runs, bench/session-threads.ts, machine loaded 3-6×).
  */
 export const MODEL_THREADS: Record<string, number> = {
-  // Beside each other: faces (YuNet) ‖ persons+vehicles (NanoDet, then the selfie masks).
+  // Beside each other: faces (YuNet) ‖ persons+vehicles (NanoDet, then the selfie masks) ‖ plates' whole-frame pass
+  // (PP-OCR; its vehicle crops follow NanoDet).
   'yunet_n_dynamic.onnx': 1,
   'nanodet_coco.onnx': 1,
   'selfie_segmentation.onnx': 1,
-  // Plates run after both (they need the vehicle boxes), alone: both cores.
-  'ppocr_v4_det.onnx': 2,
+  'ppocr_v4_det.onnx': 1,
 };
 
 /**
- * Models whose input size follows the frame (up to 2048² for YuNet's tiles, 1280 px for PP-OCR's whole-frame
+ * Models whose input size follows the frame (up to 2048² for YuNet's tiles, 1152 px for PP-OCR's whole-frame
  * pass): onnxruntime's CPU arena keeps their largest run's activations for good. Without it they are freed after
  * each run: 12 MP all four classes peak RSS 1245 -> 935 MiB, CPU per image 3.82 -> 3.92 s (noise on this machine).
  */

@@ -1,7 +1,8 @@
 import * as ort from 'onnxruntime-node';
 import type { Box, Detection, ObjectClass, RgbImage } from '../../types.ts';
 import { clipBox, nms, iou, overlapOfSmaller, padBox, type ScoredBox } from '../boxes.ts';
-import { letterbox, rgbToNormalisedNchw, toImageBox } from '../image-input.ts';
+import { letterbox, rgbToNormalisedNchw, toImageBox, type Placement } from '../image-input.ts';
+import { pipelined } from '../pipelined.ts';
 import { decodeNanoDetLevel, type ClassedBox } from './nanodet-decode.ts';
 import type { SessionFactory } from '../session.ts';
 import { cutByTileEdge, gridTiles } from '../tiles.ts';
@@ -99,13 +100,14 @@ export class ObjectDetector implements Detector {
     const wanted = new Set(want.flatMap((c) => COCO_CLASSES[c]));
     const minScore = Math.min(DECODE_FLOOR, ...want.map((c) => options.thresholds[c]));
     const found: ClassedBox[] = [];
-    for (const region of this.regions(image.width, image.height)) {
+    // The next region's input is cut and packed while the session runs the current one.
+    await pipelined(this.regions(image.width, image.height), (region) => this.prepare(image, region), async ({ input, placement }, region) => {
       const isTile = region.x1 - region.x0 < image.width || region.y1 - region.y0 < image.height;
-      for (const b of await this.runRegion(image, region, wanted, minScore)) {
+      for (const b of await this.runInput(input, placement, wanted, minScore)) {
         if (isTile && cutByTileEdge(b, region, image.width, image.height, 2)) continue;
         found.push(b);
       }
-    }
+    });
     const out: Detection[] = [];
     for (const cls of want) {
       const ids = COCO_CLASSES[cls];
@@ -122,9 +124,12 @@ export class ObjectDetector implements Detector {
     return out;
   }
 
-  private async runRegion(image: RgbImage, region: Box, wanted: ReadonlySet<number>, minScore: number): Promise<ClassedBox[]> {
+  private async prepare(image: RgbImage, region: Box): Promise<{ input: ort.Tensor; placement: Placement }> {
     const { rgb, placement } = await letterbox(image, region, INPUT, INPUT);
-    const input = new ort.Tensor('float32', rgbToNormalisedNchw(rgb, INPUT, INPUT, BGR, MEAN, STD), [1, 3, INPUT, INPUT]);
+    return { input: new ort.Tensor('float32', rgbToNormalisedNchw(rgb, INPUT, INPUT, BGR, MEAN, STD), [1, 3, INPUT, INPUT]), placement };
+  }
+
+  private async runInput(input: ort.Tensor, placement: Placement, wanted: ReadonlySet<number>, minScore: number): Promise<ClassedBox[]> {
     const outputs = await this.session.run({ [this.session.inputNames[0]!]: input });
     const boxes: ClassedBox[] = [];
     for (const stride of STRIDES) {

@@ -1,7 +1,8 @@
 import * as ort from 'onnxruntime-node';
 import type { Box, Detection, RgbImage } from '../../types.ts';
 import { clipBox, intersectionArea, iou, overlapOfSmaller, weightedNms, type ScoredBox } from '../boxes.ts';
-import { letterbox, rgbToNormalisedNchw, toImageBox } from '../image-input.ts';
+import { letterbox, rgbToNormalisedNchw, toImageBox, type Placement } from '../image-input.ts';
+import { pipelined } from '../pipelined.ts';
 import { DEFAULT_PLATE_SHAPE, isPlateShaped, mergePlateParts, plateFrame, type PlateShapeOptions } from './plate-shape.ts';
 import type { SessionFactory } from '../session.ts';
 import { DEFAULT_TEXT_MAP_OPTIONS, textBoxesFromMap, type TextMapOptions } from './text-map.ts';
@@ -23,10 +24,13 @@ export interface PlateDetectorOptions {
   shape: PlateShapeOptions;
 }
 
+// Frame pass 1152 px and crops 512 px instead of 1280 / 640 (bench/plate-sweep.ts, 159 plate images): coverage
+// 0.956 -> 0.962, recall@0.5 0.623 -> 0.629, 0.38 -> 0.36 FP/image, with 0.93 instead of 1.12 MP of model input
+// per image (at 1024 / 512: 0.962, 0.604, 0.35 at 0.79 MP; at 960 / 640: 0.956, 0.572; at 896: coverage 0.943).
 export const DEFAULT_PLATE_OPTIONS: PlateDetectorOptions = {
-  frameMaxSide: 1280,
+  frameMaxSide: 1152,
   frameMaxUpscale: 2,
-  vehicleCropSide: 640,
+  vehicleCropSide: 512,
   minVehicleSide: 40,
   maxVehicleCrops: 6,
   text: DEFAULT_TEXT_MAP_OPTIONS,
@@ -62,44 +66,37 @@ export class PlateDetector implements Detector {
   }
 
   /**
-   * `vehicles`: boxes from the vehicle detector when it ran (undefined when it did not). They are
-   * searched again at a closer zoom, and they limit plates to one per vehicle (see onePlatePerVehicle).
+   * `vehicles`: boxes from the vehicle detector when it runs (undefined when it does not), possibly still
+   * to come: the whole-frame pass runs meanwhile. They are searched again at a closer zoom, and they limit
+   * plates to one per vehicle (see onePlatePerVehicle).
    */
-  async detect(image: RgbImage, options: DetectOptions, vehicles?: readonly Box[]): Promise<Detection[]> {
+  async detect(image: RgbImage, options: DetectOptions, vehicles?: readonly Box[] | Promise<readonly Box[]>): Promise<Detection[]> {
     if (!options.classes.includes('license-plate')) return [];
     const o = this.options;
     const whole: Box = { x0: 0, y0: 0, x1: image.width, y1: image.height };
     const frameScale = Math.min(o.frameMaxSide / Math.max(image.width, image.height), o.frameMaxUpscale);
-    const passes: { region: Box; scale: number }[] = [{ region: whole, scale: frameScale }];
-    const crops = [...(vehicles ?? [])]
+    const framePass = this.pass(image, await this.prepare(image, whole, frameScale));
+    // Until the frame pass is awaited below, a failure of the vehicle search must not leave it unhandled.
+    framePass.catch(() => undefined);
+    const vehicleBoxes = await vehicles;
+    const crops: { region: Box; scale: number }[] = [];
+    const largestFirst = [...(vehicleBoxes ?? [])]
       .filter((v) => Math.max(v.x1 - v.x0, v.y1 - v.y0) >= o.minVehicleSide)
       .sort((a, b) => (b.x1 - b.x0) * (b.y1 - b.y0) - (a.x1 - a.x0) * (a.y1 - a.y0))
       .slice(0, o.maxVehicleCrops);
-    for (const v of crops) {
+    for (const v of largestFirst) {
       const region = clipBox({ x0: v.x0 - (v.x1 - v.x0) * 0.05, y0: v.y0 - (v.y1 - v.y0) * 0.05, x1: v.x1 + (v.x1 - v.x0) * 0.05, y1: v.y1 + (v.y1 - v.y0) * 0.05 }, image.width, image.height);
       const side = Math.max(region.x1 - region.x0, region.y1 - region.y0);
       const scale = Math.min(o.vehicleCropSide / side, 3);
       // A crop that the whole-frame pass already saw at the same or finer scale adds nothing.
       if (scale <= frameScale * 1.25) continue;
-      passes.push({ region, scale });
+      crops.push({ region, scale });
     }
-
-    const candidates: ScoredBox[] = [];
-    for (const { region, scale } of passes) {
-      // Rounding up to multiples of 32 may enlarge the region slightly more than `scale`; letterbox keeps the aspect.
-      const inW = multipleOf32((region.x1 - region.x0) * scale);
-      const inH = multipleOf32((region.y1 - region.y0) * scale);
-      const { rgb, placement } = await letterbox(image, region, inW, inH);
-      const input = new ort.Tensor('float32', rgbToNormalisedNchw(rgb, inW, inH, BGR, MEAN_BGR, STD_BGR), [1, 3, inH, inW]);
-      const outputs = await this.session.run({ [this.session.inputNames[0]!]: input });
-      const map = outputs[this.session.outputNames[0]!]!.data as Float32Array;
-      const texts = textBoxesFromMap(map, inW, inH, o.text).map((b) => toImageBox(b, placement));
-      for (const line of mergePlateParts(texts)) {
-        if (isPlateShaped(line, image.width, image.height, o.shape)) candidates.push(line);
-      }
-    }
+    // Crops queue behind the frame pass in the session; the next crop is cut while one runs.
+    const cropped = await pipelined(crops, ({ region, scale }) => this.prepare(image, region, scale), (prepared) => this.pass(image, prepared));
+    const candidates: ScoredBox[] = [...(await framePass), ...cropped.flat()];
     let plates = weightedNms(candidates, 0.3, samePlate);
-    if (vehicles) plates = onePlatePerVehicle(plates, vehicles);
+    if (vehicleBoxes) plates = onePlatePerVehicle(plates, vehicleBoxes);
     const out: Detection[] = [];
     for (const b of plates) {
       if (b.score < options.thresholds['license-plate']) continue;
@@ -108,6 +105,23 @@ export class PlateDetector implements Detector {
       out.push({ cls: 'license-plate', score: b.score, box });
     }
     return out;
+  }
+
+  /** A region scaled by `scale` (rounded up to multiples of 32, which may enlarge it slightly more; the aspect is kept). */
+  private async prepare(image: RgbImage, region: Box, scale: number): Promise<{ input: ort.Tensor; placement: Placement }> {
+    const inW = multipleOf32((region.x1 - region.x0) * scale);
+    const inH = multipleOf32((region.y1 - region.y0) * scale);
+    const { rgb, placement } = await letterbox(image, region, inW, inH);
+    return { input: new ort.Tensor('float32', rgbToNormalisedNchw(rgb, inW, inH, BGR, MEAN_BGR, STD_BGR), [1, 3, inH, inW]), placement };
+  }
+
+  /** Plate-shaped text lines of one pass, in image pixels. */
+  private async pass(image: RgbImage, { input, placement }: { input: ort.Tensor; placement: Placement }): Promise<ScoredBox[]> {
+    const [, , inH, inW] = input.dims as [number, number, number, number];
+    const outputs = await this.session.run({ [this.session.inputNames[0]!]: input });
+    const map = outputs[this.session.outputNames[0]!]!.data as Float32Array;
+    const texts = textBoxesFromMap(map, inW, inH, this.options.text).map((b) => toImageBox(b, placement));
+    return mergePlateParts(texts).filter((line) => isPlateShaped(line, image.width, image.height, this.options.shape));
   }
 
   async dispose(): Promise<void> {}

@@ -15,9 +15,16 @@ export const ppocrPlatePlugin = definePlugin({
   role: 'detector',
   stage: 'license-plate',
   files: [PLATE_MODEL_FILE],
-  needs: [{ cls: 'vehicle', optional: true, minScore: PLATE_CONTEXT_VEHICLE_SCORE }],
+  // Early: the whole-frame pass runs beside the vehicle search; only the vehicle crops wait for its boxes.
+  needs: [{ cls: 'vehicle', optional: true, minScore: PLATE_CONTEXT_VEHICLE_SCORE, early: true }],
   create: async (factory) => {
     const plate = await PlateDetector.create(factory);
-    return { name: plate.name, run: (image, options, inputs) => plate.detect(image, options, inputs.vehicle?.map((d) => d.box)) };
+    return {
+      name: plate.name,
+      run: (image, options, inputs, pending) => {
+        const vehicles = pending?.vehicle ?? (inputs.vehicle ? Promise.resolve(inputs.vehicle) : undefined);
+        return plate.detect(image, options, vehicles?.then((found) => found.map((d) => d.box)));
+      },
+    };
   },
 });
