@@ -127,9 +127,9 @@ export class SessionFactory {
   }
 
   private async create(fileName: string, derive?: DerivedModel): Promise<LoadedSession> {
-    const path = this.modelPath(fileName);
-    if (!existsSync(path)) throw new ModelsUnavailableError(`model file not found: ${path}`);
-    const file = derive ? derive.make(new Uint8Array(await readFile(path))) : path;
+    const onDisk = this.modelPath(fileName);
+    if (!existsSync(onDisk)) throw new ModelsUnavailableError(`model file not found: ${onDisk}`);
+    const file = derive ? derive.make(new Uint8Array(await readFile(onDisk))) : onDisk;
     const worker = this.options.sessionWorkers === false ? undefined : WorkerSession.start();
     try {
       return await this.createOn(worker, fileName, file);
