@@ -122,55 +122,62 @@ export function yunetPasses(width: number, height: number, plan: YunetPlan): Yun
   return passes;
 }
 
+/** A pass's model input, with the sizes and scale its boxes are decoded and mapped back with. */
+export interface YunetInput {
+  tensor: ort.Tensor;
+  width: number;
+  height: number;
+  scale: number;
+  region: Box;
+  mirrorWidth: number;
+}
+
+/**
+ * The w×h pixels at (x0, y0) of packed RGB `src` (`srcWidth` px a row), mirrored with `flip`, as BGR planar 0..255
+ * padded right/bottom with 0 to multiples of `multiple`.
+ */
+function bgrPlanes(src: Uint8Array, srcWidth: number, x0: number, y0: number, w: number, h: number, multiple: number, flip: boolean): { tensor: ort.Tensor; width: number; height: number } {
+  const width = Math.ceil(w / multiple) * multiple;
+  const height = Math.ceil(h / multiple) * multiple;
+  const plane = width * height;
+  const data = new Float32Array(plane * 3);
+  const step = flip ? -1 : 1;
+  for (let y = 0; y < h; y++) {
+    for (let x = 0, i = ((y0 + y) * srcWidth + x0) * 3, o = y * width + (flip ? w - 1 : 0); x < w; x++, i += 3, o += step) {
+      data[o] = src[i + 2]!;
+      data[plane + o] = src[i + 1]!;
+      data[2 * plane + o] = src[i]!;
+    }
+  }
+  return { tensor: new ort.Tensor('float32', data, [1, 3, height, width]), width, height };
+}
+
 /** Region of the image scaled by `zoom` (mirrored with `flip`), padded right/bottom with 0 to multiples of 32, as BGR planar 0..255. */
-export async function yunetInput(image: RgbImage, region: Box, zoom: number, flip = false): Promise<{ tensor: ort.Tensor; width: number; height: number; scale: number; region: Box; mirrorWidth: number }> {
+export async function yunetInput(image: RgbImage, region: Box, zoom: number, flip = false): Promise<YunetInput> {
   const r = integerRegion(region, image.width, image.height);
   const rw = r.x1 - r.x0;
   const rh = r.y1 - r.y0;
   const outW = Math.max(1, Math.round(rw * zoom));
   const outH = Math.max(1, Math.round(rh * zoom));
+  const mirrorWidth = flip ? outW : 0;
+  // Unscaled regions (tiles at 1×) are read from the image itself.
+  if (outW === rw && outH === rh) return { ...bgrPlanes(image.data, image.width, r.x0, r.y0, rw, rh, 32, flip), scale: 1, region: r, mirrorWidth };
   let pipeline = sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } });
   if (rw !== image.width || rh !== image.height) pipeline = pipeline.extract({ left: r.x0, top: r.y0, width: rw, height: rh });
-  if (outW !== rw || outH !== rh) pipeline = pipeline.resize(outW, outH, { fit: 'fill', kernel: 'linear' });
-  const rgb = await pipeline.raw().toBuffer();
-  const width = Math.ceil(outW / 32) * 32;
-  const height = Math.ceil(outH / 32) * 32;
-  const plane = width * height;
-  const data = new Float32Array(plane * 3);
-  const step = flip ? -1 : 1;
-  for (let y = 0; y < outH; y++) {
-    for (let x = 0, i = y * outW * 3, o = y * width + (flip ? outW - 1 : 0); x < outW; x++, i += 3, o += step) {
-      data[o] = rgb[i + 2]!;
-      data[plane + o] = rgb[i + 1]!;
-      data[2 * plane + o] = rgb[i]!;
-    }
-  }
-  return { tensor: new ort.Tensor('float32', data, [1, 3, height, width]), width, height, scale: outW / rw, region: r, mirrorWidth: flip ? outW : 0 };
+  const rgb = await pipeline.resize(outW, outH, { fit: 'fill', kernel: 'linear' }).raw().toBuffer();
+  return { ...bgrPlanes(rgb, outW, 0, 0, outW, outH, 32, flip), scale: outW / rw, region: r, mirrorWidth };
 }
 
 /**
  * The input of a 2× pass for the folded model (yunet-fold.ts): the region itself, mirrored with `flip`, padded
  * right/bottom with 0 to multiples of 16, as BGR planar 0..255. Sizes and scale are those of the 2× input it stands for.
  */
-export function yunetFoldedInput(image: RgbImage, region: Box, flip = false): { tensor: ort.Tensor; width: number; height: number; scale: number; region: Box; mirrorWidth: number } {
+export function yunetFoldedInput(image: RgbImage, region: Box, flip = false): YunetInput {
   const r = integerRegion(region, image.width, image.height);
   const rw = r.x1 - r.x0;
-  const rh = r.y1 - r.y0;
-  const width = Math.ceil(rw / 16) * 16;
-  const height = Math.ceil(rh / 16) * 16;
-  const plane = width * height;
-  const data = new Float32Array(plane * 3);
-  const src = image.data;
-  const step = flip ? -1 : 1;
-  for (let y = 0; y < rh; y++) {
-    for (let x = 0, i = ((r.y0 + y) * image.width + r.x0) * 3, o = y * width + (flip ? rw - 1 : 0); x < rw; x++, i += 3, o += step) {
-      data[o] = src[i + 2]!;
-      data[plane + o] = src[i + 1]!;
-      data[2 * plane + o] = src[i]!;
-    }
-  }
+  const planes = bgrPlanes(image.data, image.width, r.x0, r.y0, rw, r.y1 - r.y0, 16, flip);
   const z = FOLD_ZOOM;
-  return { tensor: new ort.Tensor('float32', data, [1, 3, height, width]), width: width * z, height: height * z, scale: z, region: r, mirrorWidth: flip ? rw * z : 0 };
+  return { tensor: planes.tensor, width: planes.width * z, height: planes.height * z, scale: z, region: r, mirrorWidth: flip ? rw * z : 0 };
 }
 
 /** YuNet with its 2× enlargement folded into the first convolution (yunet-fold.ts). */
