@@ -40,6 +40,17 @@ function counting(): { engine: DetectionEngine; calls: () => number } {
 const faceAt = (x: number, y: number) => ({ x0: x + CLIP.faceInPhoto.x0, y0: y + CLIP.faceInPhoto.y0, x1: x + CLIP.faceInPhoto.x1, y1: y + CLIP.faceInPhoto.y1 });
 const panX = (i: number) => Math.floor(20 + (SPEED * i) / FPS);
 
+/** One second of the astronaut (160 px) moving along x = `x` (an ffmpeg expression in t, seconds) on noisy grey. */
+async function astronautMoving(path: string, x: string): Promise<void> {
+  await run(requireFfmpeg().ffmpeg, [
+    '-v', 'error', '-y',
+    '-f', 'lavfi', '-i', `color=c=0x707070:s=${W}x${H}:r=${FPS}:d=1`,
+    '-loop', '1', '-framerate', String(FPS), '-i', ASTRONAUT,
+    '-filter_complex', `[0:v]noise=alls=12:allf=t[bg];[1:v]scale=160:160[p];[bg][p]overlay=x='${x}':y=60:shortest=1,format=yuv420p[v]`,
+    '-map', '[v]', '-t', '1', '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '18', path,
+  ]);
+}
+
 function assertBlack(frame: RgbImage, face: { x0: number; y0: number; x1: number; y1: number }, what: string): void {
   const core = { x0: face.x0 + 6, y0: face.y0 + 6, x1: face.x1 - 6, y1: face.y1 - 6 };
   const black = { data: Buffer.alloc(frame.data.length), width: frame.width, height: frame.height };
@@ -50,13 +61,7 @@ before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'video-stride-'));
   const { ffmpeg } = requireFfmpeg();
   pan = join(dir, 'pan.mp4');
-  await run(ffmpeg, [
-    '-v', 'error', '-y',
-    '-f', 'lavfi', '-i', `color=c=0x707070:s=${W}x${H}:r=${FPS}:d=1`,
-    '-loop', '1', '-framerate', String(FPS), '-i', ASTRONAUT,
-    '-filter_complex', `[0:v]noise=alls=12:allf=t[bg];[1:v]scale=160:160[p];[bg][p]overlay=x='20+${SPEED}*t':y=60:shortest=1,format=yuv420p[v]`,
-    '-map', '[v]', '-t', '1', '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '18', pan,
-  ]);
+  await astronautMoving(pan, `20+${SPEED}*t`);
   // Scene A (10 frames): the astronaut still, left, on grey. Scene B (10 frames): the astronaut on the
   // right of a dark, noisy background — a hard cut at frame 10.
   cut = join(dir, 'cut.mp4');
@@ -107,17 +112,10 @@ test('a scene cut is detected at once, whatever the stride: the face of the new 
 });
 
 test('--detect-every 5: an accelerating face is covered on every frame (boxes placed from both detected ends, not extrapolated)', async () => {
-  const { ffmpeg } = requireFfmpeg();
   // x = 20 + 60 t + 120 t² over one second: 4 px per frame at the start, 20 px per frame at the end.
   const accel = join(dir, 'accel.mp4');
   const xAt = (i: number) => Math.floor(20 + 60 * (i / FPS) + 120 * (i / FPS) ** 2);
-  await run(ffmpeg, [
-    '-v', 'error', '-y',
-    '-f', 'lavfi', '-i', `color=c=0x707070:s=${W}x${H}:r=${FPS}:d=1`,
-    '-loop', '1', '-framerate', String(FPS), '-i', ASTRONAUT,
-    '-filter_complex', `[0:v]noise=alls=12:allf=t[bg];[1:v]scale=160:160[p];[bg][p]overlay=x='20+60*t+120*t*t':y=60:shortest=1,format=yuv420p[v]`,
-    '-map', '[v]', '-t', '1', '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '18', accel,
-  ]);
+  await astronautMoving(accel, '20+60*t+120*t*t');
   const outputDir = join(dir, 'out-accel');
   const counter = counting();
   const result = await processVideo({ id: 's3', inputPath: accel, outputDir, stem: 'accel', params: faces, engine: counter.engine, detectEvery: 5 });
